@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Prepare this checkout to run and test the collection. Idempotent: a second
+# run only checks that the pinned requirements are installed.
+#   scripts/setup.sh          controller venv (.venv) for ansible-playbook
+#   scripts/setup.sh test     also the test tools and an ansible-core 2.16 venv
+set -euo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+want=${1:-run}
+
+python=${KUBEGPU_PYTHON:-}
+if [ -z "$python" ]; then
+  # ansible-core 2.19 needs Python >= 3.11; prefer a real interpreter over a
+  # pyenv shim that may point at a version that is not installed.
+  for candidate in python3.11 python3.12 python3.13 python3; do
+    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+      python=$(command -v "$candidate"); break
+    fi
+  done
+fi
+[ -n "$python" ] || { echo "setup: need Python >= 3.11 (set KUBEGPU_PYTHON=/path/to/python3.11)" >&2; exit 1; }
+
+make_venv() {  # make_venv DIR REQUIREMENTS
+  local dir=$1 req=$2 stamp
+  stamp="$dir/.requirements.$(sha256sum "$req" requirements/run.txt | sha256sum | cut -c1-16)"
+  [ -f "$stamp" ] && return 0
+  [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
+  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  rm -f "$dir"/.requirements.*; touch "$stamp"
+}
+
+if [ "$want" = test ]; then make_venv .venv requirements/test.txt; else make_venv .venv requirements/run.txt; fi
+
+# The collection resolves from this checkout (ansible.cfg collections_path).
+mkdir -p .venv/collections/ansible_collections/kubegpu
+ln -sfn ../../../.. .venv/collections/ansible_collections/kubegpu/nvidia
+
+if [ "$want" = test ]; then
+  make_venv .venv-2.16 requirements/ansible-core-2.16.txt
+  # ansible-test --venv fetches pip's bootstrap from the internet; use a local stand-in.
+  scripts/ansible-test-offline-bootstrap.sh >/dev/null
+fi
+echo "setup: ready ($want) with $("$top/.venv/bin/ansible" --version | head -1)"

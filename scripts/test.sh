@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Every check of the project, as CI runs it (`make test`). Each step runs even
+# when an earlier one failed; the run fails when any step failed.
+#   scripts/test.sh [STEP...]   run only the named steps (see `steps` below)
+set -uo pipefail
+cd "$(dirname "$0")/.."
+top=$PWD
+scripts/setup.sh test || exit 1
+export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1
+
+lint() {
+  yamllint -s . &&
+  ruff check . &&
+  antsibull-changelog lint &&
+  ansible-lint --profile production
+}
+unit() { python -m pytest tests/unit -q; }
+integration() {
+  scripts/fetch-containerd.sh &&
+  python -m pytest tests/integration -q
+}
+sanity_219() { scripts/ansible-test.sh .venv sanity; }
+units_219() { scripts/ansible-test.sh .venv units; }
+sanity_216() { scripts/ansible-test.sh .venv-2.16 sanity; }
+units_216() { scripts/ansible-test.sh .venv-2.16 units; }
+provision() { tests/integration/provision/run.sh; }
+
+steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision)
+[ $# -gt 0 ] && steps=("$@")
+failed=()
+summary=()
+for step in "${steps[@]}"; do
+  echo "::: $step"
+  start=$SECONDS
+  if "$step"; then result=passed; else result=FAILED; failed+=("$step"); fi
+  summary+=("$(printf '%-12s %-7s %4ss' "$step" "$result" $((SECONDS - start)))")
+done
+echo "::: summary"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then echo "failed: ${failed[*]}"; exit 1; fi
+echo "all checks passed"

@@ -1,0 +1,63 @@
+# Copyright: (c) 2026, kubegpu.nvidia contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""`ansible-playbook site.yml` from this checkout, against the default inventory (localhost)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from .conftest import REPO, VENV_BIN
+
+
+def run_site(env, *args):
+    env = dict(env, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_CALLBACKS_ENABLED='')
+    proc = subprocess.run(
+        [str(VENV_BIN / 'ansible-playbook'), 'site.yml', *args],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    return json.loads(proc.stdout)
+
+
+def task_result(run, name, host='localhost'):
+    for play in run['plays']:
+        for task in play['tasks']:
+            if task['task']['name'] == name:
+                return task['hosts'][host]
+    raise AssertionError('task {0!r} did not run'.format(name))
+
+
+def test_site_reports_this_machines_gpu_state_and_changes_nothing(ansible_env):
+    run = run_site(ansible_env)
+    facts = task_result(run, 'Detect GPUs, driver, runtimes and blockers')['ansible_facts']['nvidia']
+    report = task_result(run, 'Report the node\'s GPU state')['msg']
+    if facts['gpu_count'] == 0:
+        assert 'GPUs: none (no NVIDIA GPU on the PCI bus)' in report
+        assert any('[no_gpu]' in line for line in report)
+    else:
+        assert report[0].startswith('GPUs: {0} '.format(facts['gpu_count']))
+    stats = run['stats']['localhost']
+    assert stats['changed'] == 0
+    assert stats['failures'] == 0
+
+
+def test_site_in_check_mode_reports_the_same_facts(ansible_env):
+    normal = task_result(run_site(ansible_env), 'Detect GPUs, driver, runtimes and blockers')
+    checked = task_result(run_site(ansible_env, '--check', '--diff'), 'Detect GPUs, driver, runtimes and blockers')
+    assert checked['ansible_facts']['nvidia']['gpu_count'] == normal['ansible_facts']['nvidia']['gpu_count']
+    assert checked['ansible_facts']['nvidia']['findings'] == normal['ansible_facts']['nvidia']['findings']
+
+
+def test_strict_preflight_with_a_required_gpu_fails_on_a_machine_without_one(ansible_env):
+    env = dict(ansible_env, ANSIBLE_STDOUT_CALLBACK='ansible.posix.json', ANSIBLE_CALLBACKS_ENABLED='')
+    facts = task_result(run_site(ansible_env), 'Detect GPUs, driver, runtimes and blockers')['ansible_facts']['nvidia']
+    proc = subprocess.run(
+        [str(VENV_BIN / 'ansible-playbook'), 'site.yml', '-e', 'preflight_require_gpu=true'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    result = task_result(json.loads(proc.stdout), 'Stop before anything is installed')
+    if facts['gpu_count'] == 0:
+        assert proc.returncode == 2
+        assert 'gpu_required' in result['msg']
+        assert 'preflight_require_gpu: false' in result['msg']
+    else:
+        assert result.get('skipped') is True
