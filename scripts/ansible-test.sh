@@ -7,7 +7,8 @@ cd "$(dirname "$0")/.."
 venv=$1; shift
 top=$PWD
 core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
-work="$top/build/ansible-test-$core"
+# Outside this checkout: inside a git work tree, ansible-test lists files with git.
+work="${TMPDIR:-/tmp}/kubegpu-ansible-test/$core"
 dest="$work/ansible_collections/kubegpu/nvidia"
 rm -rf "$work"; mkdir -p "$dest"
 # Tracked and new (not ignored) files: what a clean checkout of this change holds.
@@ -16,4 +17,7 @@ git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' 
 done | tar --null -T - -cf - | tar -C "$dest" -xf -
 cd "$dest"
 echo "== ansible-test $* (ansible-core $core)"
-PATH="$top/$venv/bin:$PATH" "$top/$venv/bin/ansible-test" "$@" --venv --python 3.11 --color no
+# Keep the log readable: drop pip's chatter while ansible-test builds its venvs.
+set -o pipefail
+PATH="$top/$venv/bin:$PATH" "$top/$venv/bin/ansible-test" "$@" --venv --python 3.11 --color no 2>&1 |
+  grep --line-buffered -vE '^(Looking in |WARNING: Location |Collecting |Requirement already|  Downloading |  Using cached|Installing collected|Successfully installed|Processing |  Attempting |    Found existing|    Uninstalling|    Successfully uninstalled| +━|Using cached pip)'

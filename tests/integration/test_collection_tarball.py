@@ -6,22 +6,27 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 import tarfile
+from pathlib import Path
 
 import yaml
 
-from .conftest import REPO, VENV_BIN
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
 
 
 def run(args, env, cwd, timeout=300):
     proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    assert proc.returncode == 0, '{0}\n{1}\n{2}'.format(' '.join(map(str, args)), proc.stdout[-3000:], proc.stderr[-3000:])
+    command = ' '.join(map(str, args))
+    assert proc.returncode == 0, '{0}\n{1}\n{2}'.format(command, proc.stdout[-3000:], proc.stderr[-3000:])
     return proc.stdout
 
 
 def test_tarball_installs_offline_and_its_module_runs_from_the_install(ansible_env, tmp_path):
     galaxy = yaml.safe_load((REPO / 'galaxy.yml').read_text())
-    run([VENV_BIN / 'ansible-galaxy', 'collection', 'build', '--output-path', tmp_path, str(REPO)], ansible_env, tmp_path)
+    run([VENV_BIN / 'ansible-galaxy', 'collection', 'build', '--output-path', tmp_path, str(REPO)],
+        ansible_env, tmp_path)
     tarball = tmp_path / 'kubegpu-nvidia-{0}.tar.gz'.format(galaxy['version'])
     with tarfile.open(tarball) as tar:
         names = tar.getnames()

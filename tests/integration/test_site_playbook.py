@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
+from pathlib import Path
 
-from .conftest import REPO, VENV_BIN
+REPO = Path(__file__).resolve().parents[2]
+VENV_BIN = Path(sys.executable).parent
 
 
 def run_site(env, *args):

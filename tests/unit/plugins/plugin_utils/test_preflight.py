@@ -59,7 +59,8 @@ def test_ignored_finding_does_not_stop_but_stays_in_the_report():
 
 def test_report_lists_blockers_before_warnings_before_info():
     report = assess(facts(CONTAINERD, HEADERS, SECURE_BOOT))['report']
-    positions = [next(i for i, line in enumerate(report) if f['id'] in line) for f in (SECURE_BOOT, HEADERS, CONTAINERD)]
+    order = (SECURE_BOOT, HEADERS, CONTAINERD)
+    positions = [next(i for i, line in enumerate(report) if f['id'] in line) for f in order]
     assert positions == sorted(positions)
 
 
