@@ -48,6 +48,15 @@ options:
         else is still detected from sysfs and C(/proc).
     type: bool
     default: true
+  command_timeout:
+    description:
+      - Seconds each command the module runs (C(nvidia-smi), C(ldconfig -p), C(containerd --version))
+        may take before it is stopped and reported as failed. A GPU that fell off the bus can make
+        C(nvidia-smi) hang; the rest of the facts are still returned.
+      - Needs C(timeout) from coreutils on the node; without it commands run unbounded.
+    type: int
+    default: 60
+    version_added: 0.1.0
   nvidia_smi_xml:
     description:
       - Path to a saved C(nvidia-smi -q -x) output to use instead of running C(nvidia-smi).
@@ -55,18 +64,21 @@ options:
       - An unreadable or malformed file is reported in RV(ansible_facts.nvidia.read_errors) and
         RV(ansible_facts.nvidia.nvidia_smi.error).
     type: path
-extends_documentation_fragment:
-  - ansible.builtin.action_common_attributes
-  - ansible.builtin.action_common_attributes.facts
 attributes:
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
     details: The module only reads; check mode returns the same facts.
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: none
+    details: The module changes nothing.
   facts:
+    description: Action returns an C(ansible_facts) dictionary that will update existing host facts.
     support: full
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 notes:
   - Runs on the node, with the Python standard library only. Reading C(/proc/driver/nvidia) and the
@@ -667,11 +679,18 @@ def main():
             "root": {"type": "path", "default": "/"},
             "nvidia_smi": {"type": "bool", "default": True},
             "nvidia_smi_xml": {"type": "path"},
+            "command_timeout": {"type": "int", "default": 60},
         },
         supports_check_mode=True,
     )
 
+    timeout = module.get_bin_path("timeout")
+    limit = module.params["command_timeout"]
+
     def run_command(argv):
+        if timeout and limit > 0:
+            # rc 124: the command did not finish within the limit (coreutils timeout).
+            argv = [timeout, "--kill-after=5", str(limit)] + list(argv)
         return module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
 
     facts = gather_facts(

@@ -447,6 +447,9 @@ def read_nvidia_smi(reader, path, run_command, enabled, xml_path):
         except OSError as exc:
             result["error"] = "%s -q -x could not be run: %s" % (path, exc)
             return result, None
+        if rc == 124:
+            result["error"] = "%s -q -x did not answer in time and was stopped (command_timeout)" % path
+            return result, None
         if rc != 0:
             result["error"] = "%s -q -x exited with %d: %s" % (
                 path,

@@ -146,7 +146,7 @@ def modprobe_blacklists_nouveau(text):
 def cmdline_blacklists_nouveau(text):
     """True when the kernel command line keeps nouveau from loading or binding."""
     for arg in (text or "").split():
-        key, _, value = arg.partition("=")
+        key, dummy, value = arg.partition("=")
         if key in ("modprobe.blacklist", "rd.driver.blacklist", "module_blacklist"):
             if "nouveau" in value.split(","):
                 return True

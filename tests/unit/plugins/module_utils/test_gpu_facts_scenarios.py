@@ -636,8 +636,8 @@ def test_nvidia_smi_disabled_or_other_root_is_never_run():
     def run_command(argv):
         raise AssertionError("must not run %r" % (argv,))
 
-    live_off, _ = collect.read_nvidia_smi(RootReader("/"), "/usr/bin/nvidia-smi", run_command, False, None)
-    other_root, _ = collect.read_nvidia_smi(RootReader("/mnt"), "/usr/bin/nvidia-smi", run_command, True, None)
+    live_off, dummy = collect.read_nvidia_smi(RootReader("/"), "/usr/bin/nvidia-smi", run_command, False, None)
+    other_root, dummy = collect.read_nvidia_smi(RootReader("/mnt"), "/usr/bin/nvidia-smi", run_command, True, None)
 
     assert live_off["ran"] is False
     assert other_root["ran"] is False

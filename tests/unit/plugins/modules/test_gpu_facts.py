@@ -101,7 +101,7 @@ def test_every_returned_key_is_documented_in_return(tmp_path, capsys):
     root.write("/etc/cdi/nvidia.yaml", "kind: nvidia.com/gpu\n")
     root.write("/etc/modprobe.d/nouveau.conf", "blacklist nouveau\n")
     root.pci_device("0000:09:00.0", "not-hex", "0x0000", "0x030000")
-    _, result = _run({"root": str(root), "nvidia_smi_xml": str(H200_XML)}, capsys)
+    dummy, result = _run({"root": str(root), "nvidia_smi_xml": str(H200_XML)}, capsys)
     documented = yaml.safe_load(gpu_facts.RETURN)["ansible_facts"]["contains"]["nvidia"]["contains"]
 
     def undocumented(value, spec, prefix):
@@ -122,3 +122,20 @@ def test_every_returned_key_is_documented_in_return(tmp_path, capsys):
     assert facts["nvswitches"] and facts["cdi"]["specs"] and facts["read_errors"] and facts["findings"]
     assert undocumented(facts, documented, "") == []
     assert set(documented) == set(facts)
+
+
+def test_hanging_nvidia_smi_is_stopped_after_command_timeout_and_reported(tmp_path, capsys, monkeypatch):
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "nvidia-smi"
+    fake.write_text("#!/bin/sh\nexec sleep 600\n")
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, "/usr/bin:/bin"))
+
+    code, result = _run({"command_timeout": 1}, capsys)
+
+    assert code == 0
+    smi = result["ansible_facts"]["nvidia"]["nvidia_smi"]
+    assert smi["path"] == str(fake)
+    assert smi["error"] == "{0} -q -x did not answer in time and was stopped (command_timeout)".format(fake)
+    assert "nvidia_smi_failed" in [f["id"] for f in result["ansible_facts"]["nvidia"]["findings"]]
