@@ -17,6 +17,7 @@ lint() {
 unit() { python -m pytest tests/unit -q; }
 integration() {
   scripts/fetch-containerd.sh &&
+  tests/integration/cdi/prepare.sh &&
   python -m pytest tests/integration -q
 }
 sanity_219() { scripts/ansible-test.sh .venv sanity; }
