@@ -1,0 +1,322 @@
+# Copyright: (c) 2026, kubegpu.nvidia contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The transformation and the module, proven with the real `containerd -c FILE config dump`.
+
+Binaries: $KUBEGPU_CONTAINERD_BIN_DIR/<version>/containerd, or the cache written by
+scripts/fetch-containerd.sh (.cache/containerd/<version>/containerd).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import textwrap
+
+import pytest
+import tomlkit
+import tomllib
+
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
+    CRI_PLUGINS,
+    RuntimeOptions,
+    configure,
+)
+
+pytestmark = pytest.mark.containerd
+
+ROOT = pathlib.Path(__file__).resolve().parents[3]
+FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "containerd"
+VERSIONS = ["1.6.20", "1.7.24", "2.1.9"]
+RUNTIME_PATH = "/usr/bin/nvidia-container-runtime"
+
+
+def containerd(version: str) -> pathlib.Path:
+    base = pathlib.Path(os.environ.get("KUBEGPU_CONTAINERD_BIN_DIR") or ROOT / ".cache" / "containerd")
+    binary = base / version / "containerd"
+    if not os.access(binary, os.X_OK):
+        pytest.fail(
+            f"containerd {version} not found at {binary}: run scripts/fetch-containerd.sh "
+            "(or point KUBEGPU_CONTAINERD_BIN_DIR at a directory holding <version>/containerd)"
+        )
+    return binary
+
+
+def dump(version: str, config: pathlib.Path) -> dict:
+    """The merged configuration containerd would run with."""
+    proc = subprocess.run(
+        [str(containerd(version)), "-c", str(config), "config", "dump"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return tomllib.loads(proc.stdout)
+
+
+def effective_cri(version: str, merged: dict) -> dict:
+    """containerd 2.x reports the CRI runtime settings under its version 3 plugin name."""
+    return merged["plugins"][CRI_PLUGINS[3] if version.startswith("2.") else CRI_PLUGINS[2]]
+
+
+def sandbox_image(version: str, merged: dict) -> str:
+    if version.startswith("2."):
+        return merged["plugins"]["io.containerd.cri.v1.images"]["pinned_images"]["sandbox"]
+    return merged["plugins"][CRI_PLUGINS[2]]["sandbox_image"]
+
+
+def registry_config_path(version: str, merged: dict) -> str:
+    if version.startswith("2."):
+        return merged["plugins"]["io.containerd.cri.v1.images"]["registry"]["config_path"]
+    return merged["plugins"][CRI_PLUGINS[2]]["registry"]["config_path"]
+
+
+def edit_later(version: str, path: pathlib.Path, image: str, certs: str) -> None:
+    """What an admin (or another tool) does to config.toml after the module ran."""
+    doc = tomlkit.parse(path.read_text())
+    if doc.get("version") == 3:
+        images = doc.setdefault("plugins", {}).setdefault("io.containerd.cri.v1.images", {})
+        images.setdefault("pinned_images", {})["sandbox"] = image
+        images.setdefault("registry", {})["config_path"] = certs
+    else:
+        cri = doc.setdefault("plugins", {}).setdefault(CRI_PLUGINS[2], {})
+        cri["sandbox_image"] = image
+        cri.setdefault("registry", {})["config_path"] = certs
+    path.write_text(doc.as_string())
+
+
+def apply(tmp_path: pathlib.Path, start: str | None, version: str, **options) -> tuple:
+    config = tmp_path / "config.toml"
+    drop_in = tmp_path / "conf.d" / "99-nvidia.toml"
+    if start is not None:
+        config.write_text(start)
+    opts = RuntimeOptions(path=str(config), drop_in=str(drop_in), **options)
+    result = configure(start, None, opts, version)
+    config.write_text(result.config_text)
+    if result.drop_in_text is not None:
+        drop_in.parent.mkdir(exist_ok=True)
+        drop_in.write_text(result.drop_in_text)
+    return config, drop_in, opts, result
+
+
+STARTS = {
+    "default": lambda v: (FIXTURES / f"config-default-{v}.toml").read_text(),
+    "empty": lambda v: "",
+    "missing": lambda v: None,
+}
+
+
+@pytest.mark.parametrize("start", sorted(STARTS))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_runtime_is_effective_and_later_config_toml_edits_still_win(tmp_path, version, start):
+    config, _drop_in, _opts, result = apply(tmp_path, STARTS[start](version), version)
+    merged = dump(version, config)
+    cri = effective_cri(version, merged)
+    runtimes = cri["containerd"]["runtimes"]
+    # (a) the runtime is in the effective config, and the default runtime is still there
+    assert runtimes["nvidia"]["options"]["BinaryName"] == RUNTIME_PATH
+    assert runtimes["nvidia"]["runtime_type"] == "io.containerd.runc.v2"
+    assert cri["containerd"]["default_runtime_name"] in runtimes
+    assert "runc" in runtimes
+    # (b) a later edit of config.toml takes effect, and the runtime stays
+    image, certs = "registry.example.org/pause:9.9", "/etc/containerd/certs.d"
+    edit_later(version, config, image, certs)
+    merged = dump(version, config)
+    assert sandbox_image(version, merged) == image
+    assert registry_config_path(version, merged) == certs
+    assert effective_cri(version, merged)["containerd"]["runtimes"]["nvidia"]["options"]["BinaryName"] == RUNTIME_PATH
+    assert result.strategy == ("drop_in" if version == "2.1.9" else "in_place")
+
+
+@pytest.mark.parametrize("version", ["1.6.20", "1.7.24"])
+def test_drop_in_with_only_the_runtime_loses_runc_and_config_toml_cri_settings_before_2_1(tmp_path, version):
+    """Why the module edits in place there: NVIDIA's drop-in layout, fed to the same containerd."""
+    config = tmp_path / "config.toml"
+    drop_in = tmp_path / "99-nvidia.toml"
+    image = "registry.example.org/pause:9.9"
+    config.write_text(
+        f'version = 2\nimports = ["{drop_in}"]\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "{image}"\n'
+    )
+    drop_in.write_text(
+        'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.nvidia]\n'
+        '  runtime_type = "io.containerd.runc.v2"\n'
+    )
+    cri = effective_cri(version, dump(version, config))
+    assert "runc" not in cri["containerd"]["runtimes"]
+    assert cri["containerd"]["default_runtime_name"] == "runc"
+    assert cri["sandbox_image"] != image
+
+
+def test_drop_in_with_only_the_runtime_merges_key_by_key_on_2_1(tmp_path):
+    """Why the module uses its drop-in there."""
+    config, drop_in, _opts, outcome = apply(tmp_path, "version = 3\n", "2.1.9")
+    assert outcome.strategy == "drop_in"
+    assert "runtimes" not in config.read_text()
+    merged = dump("2.1.9", config)
+    runtimes = effective_cri("2.1.9", merged)["containerd"]["runtimes"]
+    assert {"runc", "nvidia"} <= set(runtimes)
+    assert runtimes["runc"]["sandboxer"] == "podsandbox"
+    assert drop_in.exists()
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_set_as_default_and_enable_cdi_are_effective(tmp_path, version):
+    cdi = version != "1.6.20"
+    config, *_ = apply(tmp_path, STARTS["default"](version), version, set_as_default=True, enable_cdi=cdi)
+    cri = effective_cri(version, dump(version, config))
+    assert cri["containerd"]["default_runtime_name"] == "nvidia"
+    if cdi:
+        assert cri["enable_cdi"] is True
+        assert {"/etc/cdi", "/var/run/cdi"} <= set(cri["cdi_spec_dirs"])
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_absent_gives_back_the_effective_config_of_before(tmp_path, version):
+    start = STARTS["default"](version)
+    original = tmp_path / "original.toml"
+    original.write_text(start)
+    config, _drop_in, opts, result = apply(tmp_path, start, version, set_as_default=True)
+    back = configure(result.config_text, result.drop_in_text, dataclasses.replace(opts, state="absent"), version)
+    config.write_text(back.config_text)
+    assert back.drop_in_text is None
+    assert dump(version, config) | {"imports": []} == dump(version, original) | {"imports": []}
+
+
+# ----------------------------------------------------------------------------- through ansible-playbook
+
+PLAYBOOK = textwrap.dedent(
+    """\
+    - hosts: localhost
+      gather_facts: false
+      environment:
+        PATH: "{{ bin_dir }}:{{ lookup('env', 'PATH') }}"
+      tasks:
+        - name: Configure the runtime
+          kubegpu.nvidia.containerd_runtime:
+            path: "{{ config }}"
+            drop_in: "{{ drop_in }}"
+            state: "{{ state }}"
+            set_as_default: true
+            backup: "{{ backup | default(false) | bool }}"
+          register: outcome
+          ignore_errors: true
+        - name: Hand the result to the test
+          ansible.builtin.debug:
+            var: outcome
+    """
+)
+
+
+def run_playbook(tmp_path, version, state="present", check=False, extra=None):
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(PLAYBOOK)
+    args = {
+        "bin_dir": str(containerd(version).parent),
+        "config": str(tmp_path / "etc" / "config.toml"),
+        "drop_in": str(tmp_path / "etc" / "conf.d" / "99-nvidia.toml"),
+        "state": state,
+        "ansible_python_interpreter": sys.executable,
+        **(extra or {}),
+    }
+    cmd = [
+        str(pathlib.Path(sys.executable).parent / "ansible-playbook"),
+        "-i",
+        "localhost,",
+        "-c",
+        "local",
+        "-e",
+        json.dumps(args),
+        str(playbook),
+    ]
+    if check:
+        cmd += ["--check", "--diff"]
+    env = dict(
+        os.environ,
+        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_NOCOLOR="1",
+    )
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
+    assert proc.stdout, proc.stderr
+    report = json.loads(proc.stdout)
+    tasks = report["plays"][0]["tasks"]
+    return tasks[0]["hosts"]["localhost"]
+
+
+@pytest.mark.parametrize("version", ["1.7.24", "2.1.9"])
+def test_playbook_check_apply_idempotent_absent_restores(tmp_path, version):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = etc / "config.toml"
+    original = (FIXTURES / f"config-default-{version}.toml").read_text()
+    config.write_text(original)
+    config.chmod(0o600)
+    drop_in = etc / "conf.d" / "99-nvidia.toml"
+
+    checked = run_playbook(tmp_path, version, check=True)
+    assert checked["changed"] is True
+    assert checked["containerd_version"] == version
+    assert config.read_text() == original
+    assert not drop_in.exists()
+    touched = {d["after_header"] for d in checked["diff"]}
+    assert touched == set(checked["files"])
+
+    applied = run_playbook(tmp_path, version)
+    assert applied["changed"] is True
+    assert applied["restart_required"] is True
+    assert [d["after"] for d in applied["diff"]] == [d["after"] for d in checked["diff"]]
+    assert applied["runtime"]["options"]["BinaryName"] == RUNTIME_PATH
+    assert oct(config.stat().st_mode & 0o777) == oct(0o600)
+    cri = effective_cri(version, dump(version, config))
+    assert cri["containerd"]["default_runtime_name"] == "nvidia"
+    assert drop_in.exists() == (version == "2.1.9")
+
+    again = run_playbook(tmp_path, version)
+    assert again["changed"] is False
+
+    removed = run_playbook(tmp_path, version, state="absent")
+    assert removed["changed"] is True
+    assert config.read_bytes() == original.encode()
+    assert not drop_in.exists()
+
+
+def test_playbook_bad_input_leaves_the_file_byte_identical(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = etc / "config.toml"
+    bad = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  runtimes = "x"\n'
+    config.write_text(bad)
+    outcome = run_playbook(tmp_path, "1.7.24")
+    assert outcome["failed"] is True
+    assert str(config) in outcome["msg"]
+    assert 'plugins."io.containerd.grpc.v1.cri".containerd.runtimes' in outcome["msg"]
+    assert config.read_text() == bad
+
+
+def test_playbook_refuses_a_config_that_is_a_symlink(tmp_path):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    target = tmp_path / "real.toml"
+    target.write_text("version = 2\n")
+    (etc / "config.toml").symlink_to(target)
+    outcome = run_playbook(tmp_path, "1.7.24")
+    assert outcome["failed"] is True
+    assert "symbolic link" in outcome["msg"]
+    assert target.read_text() == "version = 2\n"
+
+
+def test_playbook_value_containerd_rejects_is_not_written(tmp_path):
+    """validate: the node's containerd parser sees the candidate first (a type error it refuses)."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = etc / "config.toml"
+    bad = 'version = 2\n[plugins."io.containerd.grpc.v1.cri".containerd]\n  snapshotter = 5\n'
+    config.write_text(bad)
+    outcome = run_playbook(tmp_path, "1.7.24")
+    assert outcome["failed"] is True
+    assert "unchanged" in outcome["msg"]
+    assert config.read_text() == bad
