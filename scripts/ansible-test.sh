@@ -4,7 +4,7 @@
 #   scripts/ansible-test.sh VENV_DIR sanity|units [ansible-test args...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-venv=$1; shift
+venv=$(cd "$1" && pwd); shift
 top=$PWD
 core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
 # Outside this checkout: inside a git work tree, ansible-test lists files with git.
@@ -19,5 +19,5 @@ cd "$dest"
 echo "== ansible-test $* (ansible-core $core)"
 # Keep the log readable: drop pip's chatter while ansible-test builds its venvs.
 set -o pipefail
-PATH="$top/$venv/bin:$PATH" "$top/$venv/bin/ansible-test" "$@" --venv --python 3.11 --color no 2>&1 |
+PATH="$venv/bin:$PATH" "$venv/bin/ansible-test" "$@" --venv --python 3.11 --color no 2>&1 |
   grep --line-buffered -vE '^(Looking in |WARNING: Location |Collecting |Requirement already|  Downloading |  Using cached|Installing collected|Successfully installed|Processing |  Attempting |    Found existing|    Uninstalling|    Successfully uninstalled| +━|Using cached pip)'
