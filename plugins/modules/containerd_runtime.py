@@ -122,11 +122,20 @@ options:
         the version is unknown and the module edits O(path) in place.
     type: str
 attributes:
+  action:
+    description: >-
+      Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
+    support: full
+    details: The configuration is read from the node, transformed on the controller (tomlkit) and written back.
   check_mode:
+    description: Can run in check mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
   platform:
+    description: Target OS/families that can be operated against.
+    support: N/A
     platforms: posix
 notes:
   - Restart containerd after a change (RV(restart_required)); the role C(kubegpu.nvidia.container_runtime)

@@ -299,7 +299,7 @@ class _File:
             table.trivia.indent = table.trivia.indent.lstrip("\n")
         for table in self.created:
             last = _last_table(table)
-            items = [v for _, v in _body(last) if not isinstance(v, Null)]
+            items = [v for dummy, v in _body(last) if not isinstance(v, Null)]
             if items and not isinstance(items[-1], Whitespace):
                 last.add(tomlkit.nl())
 
@@ -373,7 +373,7 @@ def _add_key(container: Any, key: str, item: Item) -> None:
     """
     body = container.body if isinstance(container, tomlkit.TOMLDocument) else getattr(container, "value", None)
     body = getattr(body, "body", body)
-    tables = [v for _, v in (body or []) if isinstance(v, Table)]
+    tables = [v for dummy, v in (body or []) if isinstance(v, Table)]
     indents = [t.trivia.indent for t in tables]
     container[key] = item
     for table, indent in zip(tables, indents):
@@ -395,7 +395,7 @@ def _delete_table(container: Any, key: str) -> None:
 def _last_table(table: Table) -> Table:
     """The table whose lines come last in `table`'s text."""
     while True:
-        items = [v for _, v in _body(table) if not isinstance(v, (Null, Whitespace))]
+        items = [v for dummy, v in _body(table) if not isinstance(v, (Null, Whitespace))]
         if items and isinstance(items[-1], Table):
             table = items[-1]
         else:
@@ -544,7 +544,7 @@ class _Editor:
                 new = _build_table(_plain(src), target)
             else:
                 new = self._copy(src)
-            siblings = [v for _, v in _body(runtimes) if isinstance(v, Table)]
+            siblings = [v for dummy, v in _body(runtimes) if isinstance(v, Table)]
             runtimes[name] = new
             target.created.append(runtimes[name])
             if siblings:
@@ -951,7 +951,7 @@ def _settled(text: str, name: str) -> str:
     back unchanged by tomlkit; rendering them until they settle keeps the module
     idempotent, and a layout that never settles is refused rather than written.
     """
-    for _ in range(3):
+    for dummy in range(3):
         again = tomlkit.parse(text).as_string()
         if again == text:
             return text

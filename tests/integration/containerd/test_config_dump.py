@@ -166,7 +166,7 @@ def test_drop_in_with_only_the_runtime_merges_key_by_key_on_2_1(tmp_path):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_set_as_default_and_enable_cdi_are_effective(tmp_path, version):
     cdi = version != "1.6.20"
-    config, *_ = apply(tmp_path, STARTS["default"](version), version, set_as_default=True, enable_cdi=cdi)
+    config, *dummy = apply(tmp_path, STARTS["default"](version), version, set_as_default=True, enable_cdi=cdi)
     cri = effective_cri(version, dump(version, config))
     assert cri["containerd"]["default_runtime_name"] == "nvidia"
     if cdi:
