@@ -61,8 +61,9 @@ CONTAINER_TOOLKIT_BINARIES = (
 SECURE_BOOT_GUID = "8be4df61-93ca-11d2-aa0d-e0a9e5b8cf8c"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 
-_MODULE_FILE_RE = re.compile(r"^nvidia\.ko(?:\.(?:xz|zst|gz))?$")
-_MODULES_DEP_RE = re.compile(r"^(\S*/nvidia\.ko(?:\.(?:xz|zst|gz))?):", re.MULTILINE)
+# Debian's packages name the module nvidia-current.ko (the module itself is still "nvidia").
+_MODULE_FILE_RE = re.compile(r"^nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?$")
+_MODULES_DEP_RE = re.compile(r"^(\S*/nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?):", re.MULTILINE)
 
 
 class RootReader:
@@ -317,7 +318,7 @@ def read_driver(reader, release):
 
 
 def find_installed_module(reader, release):
-    """Path of nvidia.ko* for the running kernel: modules.dep first, then the usual directories."""
+    """Path of nvidia.ko* (or Debian's nvidia-current.ko*) for the running kernel: modules.dep first, then the usual directories."""
     if not release:
         return None
     base = "/lib/modules/%s" % release

@@ -282,6 +282,18 @@ def test_dkms_module_on_disk_but_not_loaded_is_reported(fake_root):
     assert "modprobe nvidia" in finding["fix"]
 
 
+def test_debian_dkms_module_named_nvidia_current_is_reported_as_installed(fake_root):
+    # Debian's nvidia-kernel-dkms builds nvidia-current.ko (modprobe.d aliases it to nvidia).
+    fake_root.nvidia_gpu("0000:01:00.0", driver=None)
+    release = fake_root.kernel("6.12.117+deb13-amd64")
+    fake_root.write("/lib/modules/%s/updates/dkms/nvidia-current.ko.xz" % release, b"\0")
+
+    facts = gather_facts(str(fake_root))
+
+    assert facts["driver"]["installed_not_loaded"] is True
+    assert facts["driver"]["module_path"] == "/lib/modules/%s/updates/dkms/nvidia-current.ko.xz" % release
+
+
 def test_ubuntu_precompiled_module_is_found_through_modules_dep(fake_root):
     fake_root.nvidia_gpu("0000:01:00.0", driver=None)
     release = fake_root.kernel("6.8.0-45-generic")
