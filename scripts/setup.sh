@@ -25,8 +25,11 @@ make_venv() {  # make_venv DIR REQUIREMENTS
   stamp="$dir/.requirements.$(sha256sum "$req" requirements/run.txt | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
   [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip
-  "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$req"
+  # (This machine's pip configuration names local indexes that may be absent: drop those warnings.)
+  { "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
+    "$dir/bin/python" -m pip install -q --disable-pip-version-check -r "$req"; } 2>&1 |
+    { grep -v '^WARNING: Location .* is ignored' || true; }
+  [ "${PIPESTATUS[0]}" -eq 0 ] || { echo "setup: pip install -r $req failed" >&2; exit 1; }
   rm -f "$dir"/.requirements.*; touch "$stamp"
 }
 
