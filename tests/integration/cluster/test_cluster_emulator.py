@@ -1,0 +1,281 @@
+# Copyright: (c) 2026, kubegpu.nvidia contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The cluster and validation stages' flows against the kmock Kubernetes API emulator.
+
+The emulator is not a cluster (see emulator.py): these tests prove what the roles
+send, in which order, what they wait for and how they judge what comes back.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+kmock = pytest.importorskip('kmock', reason='the emulator tests run from tests/integration/cluster/run.sh')
+
+from emulator import EmulatorThread  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[2]
+STATES = yaml.safe_load((REPO / 'tests/unit/fixtures/validate/pod_states.yml').read_text())
+OTHER_TAINT = {'key': 'example.com/dedicated', 'value': 'ml', 'effect': 'PreferNoSchedule'}
+
+
+@pytest.fixture
+def env(tmp_path):
+    collections = tmp_path / 'collections' / 'ansible_collections' / 'kubegpu'
+    collections.mkdir(parents=True)
+    (collections / 'nvidia').symlink_to(REPO)
+    environ = dict(os.environ)
+    environ.update({
+        'ANSIBLE_CONFIG': str(REPO / 'ansible.cfg'),
+        'ANSIBLE_COLLECTIONS_PATH': str(tmp_path / 'collections'),
+        'ANSIBLE_LOCAL_TEMP': str(tmp_path / 'ansible-local'),
+        'ANSIBLE_STDOUT_CALLBACK': 'ansible.posix.json',
+        'ANSIBLE_NOCOLOR': '1',
+        'PATH': '{0}{1}{2}'.format(Path(sys.executable).parent, os.pathsep, environ.get('PATH', '')),
+    })
+    environ.pop('KUBECONFIG', None)
+    return environ
+
+
+def play(env, cluster, playbook, extra, tags=None):
+    env = dict(env, K8S_AUTH_KUBECONFIG=str(cluster.kubeconfig(Path(env['ANSIBLE_LOCAL_TEMP']).parent / 'kubeconfig')))
+    extra = dict({'ansible_python_interpreter': sys.executable}, **extra)
+    argv = [str(Path(sys.executable).parent / 'ansible-playbook'), '-i', str(HERE / 'inventory.yml'),
+            str(HERE / playbook), '-e', json.dumps(extra)]
+    if tags:
+        argv += ['--tags', tags]
+    proc = subprocess.run(argv, cwd=HERE, env=env, capture_output=True, text=True, timeout=240, check=False)
+    try:
+        run = json.loads(proc.stdout)
+    except ValueError:
+        raise AssertionError(proc.stdout[-3000:] + proc.stderr[-3000:]) from None
+    return proc.returncode, run
+
+
+def task(run, name, host='localhost'):
+    for one in run['plays']:
+        for entry in one['tasks']:
+            if entry['task']['name'].split(' : ')[-1] == name and host in entry['hosts']:
+                return entry['hosts'][host]
+    raise AssertionError('task {0!r} did not run on {1}'.format(name, host))
+
+
+def changed(run):
+    return {host: stats['changed'] for host, stats in run['stats'].items() if stats['changed']}
+
+
+def ok(code, run):
+    assert code == 0, json.dumps([t for p in run['plays'] for t in p['tasks']
+                                  if any(h.get('failed') for h in t['hosts'].values())], indent=1)[-4000:]
+
+
+def test_emulator_cluster_stage_labels_nodes_applies_the_plugin_and_a_second_run_changes_nothing(env, tmp_path):
+    nodes = ['gpu-a', 'gpu-b']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1, 'gpu-b': 1}) as cluster:
+        extra = {'emulated_nodes': nodes, 'device_plugin_capacity_delay': 1,
+                 'device_plugin_manifest_dir': str(tmp_path)}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        ok(code, run)
+        daemonset = cluster.objects('daemonsets', 'kube-system')['nvidia-device-plugin-daemonset']
+        container = daemonset['spec']['template']['spec']['containers'][0]
+        envs = {e['name']: e['value'] for e in container['env']}
+        assert envs['DEVICE_LIST_STRATEGY'] == 'cdi-cri'
+        assert envs['NVIDIA_DRIVER_ROOT'] == '/usr/local/nvidia'
+        assert container['image'] == 'nvcr.io/nvidia/k8s-device-plugin:v0.20.0'
+        assert 'runtimeClassName' not in daemonset['spec']['template']['spec']
+        assert cluster.objects('runtimeclasses') == {}
+        for node in cluster.objects('nodes').values():
+            assert node['metadata']['labels']['nvidia.com/gpu.present'] == 'true'
+            assert node['spec']['taints'] == [OTHER_TAINT]
+        capacity = task(run, 'Fail unless every GPU node advertises its GPUs')['msg']
+        assert capacity == 'every GPU node advertises its nvidia.com/gpu'
+        assert sorted(p.name for p in tmp_path.glob('*.yml')) == [
+            '00-networkpolicy-nvidia-device-plugin-no-network.yml', '01-daemonset-nvidia-device-plugin-daemonset.yml']
+
+        code, again = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        ok(code, again)
+        assert changed(again) == {}
+
+
+def test_emulator_runtime_mode_adds_the_runtimeclass_time_slicing_and_gfd(env):
+    nodes = ['gpu-a']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 4}) as cluster:
+        extra = {'emulated_nodes': nodes, 'kubegpu_runtime_mode': 'runtime', 'device_plugin_sharing': 'time-slicing',
+                 'device_plugin_sharing_replicas': 4, 'device_plugin_gfd': True, 'device_plugin_capacity_delay': 1}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        ok(code, run)
+        assert cluster.objects('runtimeclasses')['nvidia']['handler'] == 'nvidia'
+        daemonset = cluster.objects('daemonsets', 'kube-system')['nvidia-device-plugin-daemonset']
+        spec = daemonset['spec']['template']['spec']
+        assert spec['runtimeClassName'] == 'nvidia'
+        assert {e['name']: e['value'] for e in spec['containers'][0]['env']}['DEVICE_LIST_STRATEGY'] == 'envvar'
+        configmap = cluster.objects('configmaps', 'kube-system')['nvidia-device-plugin-config']
+        config = yaml.safe_load(configmap['data']['config.yaml'])
+        assert config['sharing']['timeSlicing']['resources'] == [{'name': 'nvidia.com/gpu', 'replicas': 4}]
+        assert 'gpu-feature-discovery' in cluster.objects('daemonsets', 'kube-system')
+
+
+def test_emulator_taint_then_absent_removes_only_what_the_roles_added(env):
+    nodes = ['gpu-a']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}) as cluster:
+        base = {'emulated_nodes': nodes, 'device_plugin_capacity_delay': 1}
+        ok(*play(env, cluster, 'emulated_site.yml', dict(base, node_labels_taint=True), tags='cluster'))
+        taints = cluster.objects('nodes')['gpu-a']['spec']['taints']
+        assert {'key': 'nvidia.com/gpu', 'value': 'present', 'effect': 'NoSchedule'} in taints
+        assert len(taints) == 2
+
+        code, run = play(env, cluster, 'emulated_site.yml',
+                         dict(base, node_labels_state='absent', device_plugin_state='absent'), tags='cluster')
+        ok(code, run)
+        node = cluster.objects('nodes')['gpu-a']
+        assert 'nvidia.com/gpu.present' not in node['metadata']['labels']
+        assert node['spec']['taints'] == [OTHER_TAINT]
+        assert cluster.objects('daemonsets', 'kube-system') == {}
+
+
+def test_emulator_node_not_advertising_its_gpus_fails_naming_it(env):
+    nodes = ['gpu-a', 'gpu-b']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}) as cluster:
+        extra = {'emulated_nodes': nodes, 'device_plugin_capacity_retries': 2, 'device_plugin_capacity_delay': 1}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        assert code == 2
+        msg = task(run, 'Fail unless every GPU node advertises its GPUs')['msg']
+        assert 'gpu-b: nvidia.com/gpu absent expected 1 (not advertised yet)' in msg
+        assert 'gpu-a' not in msg.split(':', 1)[1].replace('gpu-b', '')
+
+
+def test_emulator_refuses_the_device_plugin_next_to_the_gpu_operator(env):
+    with EmulatorThread(nodes=['gpu-a'], advertised={'gpu-a': 1}) as cluster:
+        def operator_plugin(emulator):
+            emulator.objects[kmock.resource('apps/v1/daemonsets'), 'gpu-operator', 'nvidia-device-plugin-daemonset'] = {
+                'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                'metadata': {'name': 'nvidia-device-plugin-daemonset', 'namespace': 'gpu-operator'}}
+        cluster.call(operator_plugin)
+        code, run = play(env, cluster, 'emulated_site.yml', {'emulated_nodes': ['gpu-a']}, tags='cluster')
+        assert code == 2
+        refusal = task(run, 'Refuse to deploy one stack next to the other')['msg']
+        assert 'The GPU Operator is already deployed' in refusal
+        assert cluster.objects('daemonsets', 'kube-system') == {}
+
+
+def test_emulator_refuses_an_unknown_stack(env):
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        code, run = play(env, cluster, 'emulated_site.yml',
+                         {'emulated_nodes': ['gpu-a'], 'kubegpu_gpu_stack': ['device_plugin', 'gpu_operator']},
+                         tags='cluster')
+        assert code == 2
+        refusal = task(run, 'Refuse an unknown GPU stack, or both at once')['msg']
+        assert 'set exactly one of device_plugin or gpu_operator' in refusal
+
+
+def test_emulator_validation_passes_and_prints_the_summary(env):
+    with EmulatorThread(nodes=['gpu-a'], pod_scenarios={'gpu-a': STATES['passed']}) as cluster:
+        code, run = play(env, cluster, 'emulated_site.yml', {'emulated_nodes': ['gpu-a'], 'validate_cleanup': False},
+                         tags='validate')
+        ok(code, run)
+        table = task(run, 'Summarize the run')['msg']
+        assert table[0].split() == ['NODE', 'GPUS', 'DRIVER', 'RUNTIME', 'MODE', 'STACK', 'VALIDATION']
+        assert table[2].split() == [
+            'gpu-a', '1/1', '580.159.04', 'containerd', '1.7.24', 'cdi', 'device_plugin', 'passed']
+        pod = cluster.objects('pods', 'kubegpu-validate')['kubegpu-validate-gpu-a']
+        assert pod['spec']['containers'][0]['resources']['limits']['nvidia.com/gpu'] == '1'
+        assert pod['spec']['securityContext']['runAsNonRoot'] is True
+        assert pod['spec']['affinity']['nodeAffinity']['requiredDuringSchedulingIgnoredDuringExecution'][
+            'nodeSelectorTerms'][0]['matchFields'][0]['values'] == ['gpu-a']
+
+
+def test_emulator_validation_explains_every_failure_in_one_line(env):
+    failing = [name for name in STATES if name != 'passed']
+    scenarios = {name.replace('_', '-'): STATES[name] for name in STATES}
+    with EmulatorThread(nodes=sorted(scenarios), pod_scenarios=scenarios) as cluster:
+        def plugin_pod(emulator):
+            emulator.objects[kmock.resource('v1/pods'), 'kube-system', 'nvidia-device-plugin-daemonset-x1'] = {
+                'apiVersion': 'v1', 'kind': 'Pod',
+                'metadata': {'name': 'nvidia-device-plugin-daemonset-x1', 'namespace': 'kube-system',
+                             'labels': {'name': 'nvidia-device-plugin-ds'}},
+                'spec': {'nodeName': 'insufficient-gpu'}}
+            emulator.logs['kube-system', 'nvidia-device-plugin-daemonset-x1'] = STATES['insufficient_gpu']['plugin_log']
+        cluster.call(plugin_pod)
+        extra = {'emulated_nodes': sorted(scenarios), 'validate_timeout': 3, 'validate_poll_delay': 1}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='validate')
+        assert code == 2
+        table = task(run, 'Summarize the run')['msg']
+        results = {line.split()[0]: line.split()[-1] for line in table[2:]}
+        assert results == {name.replace('_', '-'): STATES[name]['expect'] for name in STATES}
+        msg = task(run, 'Fail for the nodes that did not pass')['msg']
+        for name in failing:
+            assert any(line.startswith(name.replace('_', '-') + ': ') for line in msg), name
+        assert any(line.startswith('  device plugin: ') and 'No devices found' in line for line in msg)
+        assert any('no runtime for "nvidia" is configured' in line for line in msg)
+        assert cluster.objects('pods', 'kubegpu-validate') == {}
+
+
+def leaves(values, prefix=''):
+    for key, value in values.items():
+        path = prefix + key
+        if isinstance(value, dict) and path != 'devicePlugin.config.data':
+            yield from leaves(value, path + '.')
+        else:
+            yield path
+
+
+def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is_awaited(env, tmp_path):
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        def operator_ready(emulator):
+            emulator.objects[kmock.resource('nvidia.com/v1/clusterpolicies'), None, 'cluster-policy'] = {
+                'apiVersion': 'nvidia.com/v1', 'kind': 'ClusterPolicy', 'metadata': {'name': 'cluster-policy'},
+                'status': {'state': 'ready'}}
+            emulator.objects[kmock.resource('apps/v1/daemonsets'), 'gpu-operator', 'nvidia-operator-validator'] = {
+                'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                'metadata': {'name': 'nvidia-operator-validator', 'namespace': 'gpu-operator', 'generation': 1},
+                'status': {'desiredNumberScheduled': 1, 'numberReady': 1, 'updatedNumberScheduled': 1,
+                           'observedGeneration': 1}}
+        cluster.call(operator_ready)
+        code, run = play(env, cluster, 'operator_flow.yml', {'gpu_operator_manifest_dir': str(tmp_path),
+                                                             'gpu_operator_sharing': 'time-slicing'})
+        ok(code, run)
+        values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
+        assert set(leaves(values)) <= set(yaml.safe_load((HERE / 'gpu_operator_chart_keys.yml').read_text()))
+        assert values['driver']['enabled'] is False
+        assert values['toolkit']['enabled'] is False
+        assert values['cdi']['enabled'] is True
+        assert values['hostPaths']['driverInstallDir'] == '/usr/local/nvidia'
+        assert values['operator']['defaultRuntime'] == 'containerd'
+        assert 'timeSlicing' in yaml.safe_load(values['devicePlugin']['config']['data']['default'])['sharing']
+        assert task(run, "Fail unless the operator's validator succeeded on every GPU node")['msg'] == \
+            'GPU Operator validated 1 GPU node(s)'
+
+        code, run = play(env, cluster, 'operator_flow.yml', {
+            'gpu_operator_manifest_dir': str(tmp_path), 'kubegpu_manage_driver': False,
+            'kubegpu_runtime_mode': 'runtime', 'operator_wait': False})
+        ok(code, run)
+        values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
+        assert values['driver']['enabled'] is True
+        assert values['cdi']['enabled'] is False
+        assert values['hostPaths']['driverInstallDir'] == '/run/nvidia/driver'
+
+
+def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        def operator_notready(emulator):
+            emulator.objects[kmock.resource('nvidia.com/v1/clusterpolicies'), None, 'cluster-policy'] = {
+                'apiVersion': 'nvidia.com/v1', 'kind': 'ClusterPolicy', 'metadata': {'name': 'cluster-policy'},
+                'status': {'state': 'notReady'}}
+            emulator.objects[kmock.resource('apps/v1/daemonsets'), 'gpu-operator', 'nvidia-operator-validator'] = {
+                'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                'metadata': {'name': 'nvidia-operator-validator', 'namespace': 'gpu-operator', 'generation': 1},
+                'status': {'desiredNumberScheduled': 0, 'numberReady': 0, 'updatedNumberScheduled': 0,
+                           'observedGeneration': 1}}
+        cluster.call(operator_notready)
+        code, run = play(env, cluster, 'operator_flow.yml', {'gpu_operator_wait_timeout': 2})
+        assert code == 2
+        failure = task(run, "Fail unless the operator's validator succeeded on every GPU node")['msg']
+        assert "ClusterPolicy state is 'notReady'" in failure
