@@ -25,8 +25,10 @@ units_219() { scripts/ansible-test.sh .venv units; }
 sanity_216() { scripts/ansible-test.sh .venv-2.16 sanity; }
 units_216() { scripts/ansible-test.sh .venv-2.16 units; }
 provision() { tests/integration/provision/run.sh; }
+cluster() { tests/integration/cluster/run.sh; }
+driver() { tests/integration/driver/run.sh; }
 
-steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision)
+steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision cluster driver)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()
