@@ -318,7 +318,7 @@ def read_driver(reader, release):
 
 
 def find_installed_module(reader, release):
-    """Path of nvidia.ko* (or Debian's nvidia-current.ko*) for the running kernel: modules.dep first, then the usual directories."""
+    """Path of nvidia.ko* (Debian: nvidia-current.ko*) for the running kernel: modules.dep, then usual dirs."""
     if not release:
         return None
     base = "/lib/modules/%s" % release
