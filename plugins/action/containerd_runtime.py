@@ -9,12 +9,8 @@ written back by ansible.builtin.copy (atomic move, backup, validate).
 
 from __future__ import annotations
 
-import base64
-import posixpath
-
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
-from ansible.plugins.action import ActionBase
 
 from ansible_collections.kubegpu.nvidia.plugins.modules.containerd_runtime import ARGUMENT_SPEC
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
@@ -25,17 +21,13 @@ from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config 
     RuntimeOptions,
     configure,
 )
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_files import NodeFileError, NodeFiles
 
-NEW_FILE_MODE = "0644"
-NEW_DIR_MODE = "0755"
 VALIDATE = "containerd -c %s config dump"
+WHAT = "containerd's TOML file"
 
 
-class _NodeFileError(Exception):
-    """A file on the node the module cannot use as it is."""
-
-
-class ActionModule(ActionBase):
+class ActionModule(NodeFiles):
     TRANSFERS_FILES = True
     _VALID_ARGS = frozenset(ARGUMENT_SPEC)
 
@@ -68,9 +60,9 @@ class ActionModule(ActionBase):
             state=args["state"],
         )
         try:
-            config = self._read(options.path, task_vars)
-            drop_in = self._read(options.drop_in, task_vars) if options.drop_in else None
-        except _NodeFileError as exc:
+            config = self._read(options.path, task_vars, what=WHAT)
+            drop_in = self._read(options.drop_in, task_vars, what=WHAT) if options.drop_in else None
+        except NodeFileError as exc:
             result.update(failed=True, msg=str(exc), changed=False)
             return result
 
@@ -133,7 +125,12 @@ class ActionModule(ActionBase):
                     self._remove(path, task_vars)
                 else:
                     backup = self._write(
-                        path, before, after, backup=args["backup"], validate=validate, task_vars=task_vars
+                        path,
+                        before,
+                        after,
+                        backup=args["backup"],
+                        validate=VALIDATE if validate else None,
+                        task_vars=task_vars,
                     )
                     if backup:
                         backups[path] = backup
@@ -149,35 +146,7 @@ class ActionModule(ActionBase):
         return result
 
     # ------------------------------------------------------------------ node I/O
-    def _module(self, name, module_args, task_vars):
-        return self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
-
-    def _read(self, path, task_vars):
-        """{'text', 'mode'} of a regular file on the node; None when it does not exist."""
-        stat = self._module("ansible.legacy.stat", {"path": path, "follow": False, "get_checksum": False}, task_vars)
-        if stat.get("failed"):
-            raise _NodeFileError(f"{path}: cannot stat it: {stat.get('msg')}")
-        info = stat.get("stat", {})
-        if not info.get("exists"):
-            return None
-        if info.get("islnk"):
-            raise _NodeFileError(
-                f"{path}: is a symbolic link (to {info.get('lnk_source')}); this module does not edit through "
-                "links, so that the file that changes is the one named. Pass the link's target as the path"
-            )
-        if not info.get("isreg"):
-            raise _NodeFileError(f"{path}: is not a regular file. Pass the path of containerd's TOML file")
-        slurp = self._module("ansible.legacy.slurp", {"src": path}, task_vars)
-        if slurp.get("failed"):
-            raise _NodeFileError(
-                f"{path}: cannot be read ({slurp.get('msg')}). Run the task with become, or fix the file's permissions"
-            )
-        try:
-            text = base64.b64decode(slurp["content"]).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise _NodeFileError(f"{path}: is not UTF-8 text ({exc}); containerd reads UTF-8 TOML") from exc
-        return {"text": text, "mode": info.get("mode")}
-
+    # Reading and writing files: plugin_utils._node_files.NodeFiles.
     def _containerd_probe(self, task_vars):
         """`containerd --version` output, or None when containerd is not there (tolerated)."""
         # Read-only, so it runs in check mode too: the decision (and the diff) depend on it.
@@ -191,39 +160,3 @@ class ActionModule(ActionBase):
         if res.get("failed") or res.get("rc"):
             return None
         return to_text(res.get("stdout", "")).strip() or None
-
-    def _write(self, path, before, text, *, backup, validate, task_vars):
-        directory = posixpath.dirname(path)
-        if before is None and directory:
-            made = self._module(
-                "ansible.legacy.file", {"path": directory, "state": "directory", "mode": NEW_DIR_MODE}, task_vars
-            )
-            if made.get("failed"):
-                raise AnsibleError(f"{directory}: cannot create the directory for {path}: {made.get('msg')}")
-        tmpdir = self._connection._shell.tmpdir
-        source = self._connection._shell.join_path(tmpdir, posixpath.basename(path) or "containerd.toml")
-        self._transfer_data(source, text)
-        self._fixup_perms2((tmpdir, source))
-        copy_args = {
-            "src": source,
-            "dest": path,
-            "backup": backup,
-            "follow": False,
-            "_original_basename": posixpath.basename(path),
-        }
-        if before is None:
-            copy_args["mode"] = NEW_FILE_MODE
-        if validate:
-            copy_args["validate"] = VALIDATE
-        res = self._module("ansible.legacy.copy", copy_args, task_vars)
-        if res.get("failed"):
-            raise AnsibleError(
-                f"{path}: not written, the file on the node is unchanged: {res.get('msg')} "
-                f"{to_text(res.get('stderr', '')).strip()}".strip()
-            )
-        return res.get("backup_file")
-
-    def _remove(self, path, task_vars):
-        res = self._module("ansible.legacy.file", {"path": path, "state": "absent"}, task_vars)
-        if res.get("failed"):
-            raise AnsibleError(f"{path}: cannot remove it: {res.get('msg')}")

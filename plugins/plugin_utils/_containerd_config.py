@@ -651,7 +651,7 @@ class _Editor:
             return
         current = _raw(table, key)
         marker = _marker(current)
-        if marker is None or marker["name"] != self.o.runtime_name:
+        if marker is None or (marker["name"] or "") != self.o.runtime_name:
             if drop_unmarked and _plain(current) == value_set:
                 del table[key]
                 target.prune(table_path)
@@ -754,7 +754,11 @@ def _remove_import(file: _File, drop_in: str) -> None:
 def _check_options(options: RuntimeOptions) -> None:
     if options.state not in ("present", "absent"):
         raise ContainerdConfigError("(options)", "state", f"is {options.state!r}", "use present or absent")
-    if not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
+    if options.runtime_name == "" and options.set_as_default:
+        raise ContainerdConfigError(
+            "(options)", "runtime_name", "is empty (no runtime) while set_as_default is true", "name the runtime"
+        )
+    if options.runtime_name != "" and not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
         raise ContainerdConfigError(
             "(options)",
             "runtime_name",
@@ -767,7 +771,7 @@ def _check_options(options: RuntimeOptions) -> None:
         raise ContainerdConfigError(
             "(options)", "drop_in", f"is {options.drop_in!r}", "give an absolute path other than path, or ''"
         )
-    if options.state == "present" and not posixpath.isabs(options.runtime_path or ""):
+    if options.state == "present" and options.runtime_name and not posixpath.isabs(options.runtime_path or ""):
         raise ContainerdConfigError(
             "(options)", "runtime_path", f"is {options.runtime_path!r}", "give the absolute path of the binary"
         )
@@ -916,6 +920,9 @@ def _present(options, config: _File, drop: _File | None, editor: _Editor, strate
         editor.set_owned(target, editor.cri_path, "enable_cdi", True)
     if options.set_as_default:
         editor.set_owned(target, editor.containerd_path, "default_runtime_name", name)
+    if not name:  # no runtime (CDI mode): only the keys above
+        target.settle_new_tables()
+        return drop
     had_runtimes = editor.runtimes(target) is not None and len(editor.runtimes(target)) > 0
     if not had_runtimes and strategy == STRATEGY_IN_PLACE and (version is None or version < DEEP_MERGE_SINCE):
         editor.ensure_builtin_runc(target)
@@ -1034,8 +1041,9 @@ def configure(
     if not config.existed and not new_config.strip():
         new_config = None
     new_drop = _settled(drop.text(), options.drop_in) if drop is not None else None
-    runtime = _effective_runtime([config, drop], editor) if options.state == "present" else None
-    if options.state == "present" and runtime is None:  # pragma: no cover - guarded by the steps above
+    wants_runtime = options.state == "present" and bool(options.runtime_name)
+    runtime = _effective_runtime([config, drop], editor) if wants_runtime else None
+    if wants_runtime and runtime is None:  # pragma: no cover - guarded by the steps above
         raise ContainerdConfigError(options.path, dotted(editor.runtime_path), "was not written", "please report")
     return ContainerdConfigResult(
         config_text=new_config,

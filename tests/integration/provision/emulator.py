@@ -118,7 +118,6 @@ def provisioned(args):
     def tag(instance, key):
         return next((t["Value"] for t in instance.get("Tags", []) if t["Key"] == key), None)
 
-
     cp = sorted(n for n, i in by_name.items() if tag(i, "kubegpu:group") == "kube_control_plane")
     gpu = sorted(n for n, i in by_name.items() if tag(i, "kubegpu:group") == "gpu_nodes")
     c.expect(
