@@ -27,7 +27,7 @@ units_216() { scripts/ansible-test.sh .venv-2.16 units; }
 provision() { tests/integration/provision/run.sh; }
 cluster() { tests/integration/cluster/run.sh; }
 # The real DKMS build of Debian's driver takes 15-25 minutes on 2 cores: it runs
-# when KUBEGPU_TEST_DKMS=1 (make test KUBEGPU_TEST_DKMS=1), not by default.
+# when KUBEGPU_TEST_DKMS=1 (KUBEGPU_TEST_DKMS=1 make test), not by default.
 driver() {
   if [ "${KUBEGPU_TEST_DKMS:-0}" = 1 ]; then tests/integration/driver/run.sh plan toolkit dkms
   else tests/integration/driver/run.sh plan toolkit; fi
