@@ -7,10 +7,12 @@ cd "$(dirname "$0")/.."
 venv=$(cd "$1" && pwd); shift
 top=$PWD
 core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
-# Outside this checkout: inside a git work tree, ansible-test lists files with git.
-work="${TMPDIR:-/tmp}/kubegpu-ansible-test/$core"
+# Outside this checkout (inside a git work tree, ansible-test lists files with
+# git), and one directory per run so that runs side by side do not collide.
+work=$(mktemp -d "${TMPDIR:-/tmp}/kubegpu-ansible-test-$core.XXXXXX")
+trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/kubegpu/nvidia"
-rm -rf "$work"; mkdir -p "$dest"
+mkdir -p "$dest"
 # Tracked and new (not ignored) files: what a clean checkout of this change holds.
 git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
   [ -e "$f" ] && printf '%s\0' "$f"
