@@ -1,0 +1,477 @@
+# Copyright: (c) 2026, kubegpu.nvidia contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Add (or remove) an NVIDIA runtime handler in CRI-O's configuration, as text.
+
+Controller side only (needs tomlkit). Pure: TOML texts in, the new text of the
+module's drop-in out, plus a summary; no file system, no node. The action
+plugin ``kubegpu.nvidia.crio_runtime`` does the I/O around it.
+
+How CRI-O reads its configuration, and what follows for this module:
+
+* crio.conf first, then every file under crio.conf.d in lexical order of the
+  path, whatever its extension, subfolders included. A later file overrides a
+  key of an earlier one; a handler table ``[crio.runtime.runtimes.<name>]``
+  in a later file replaces that handler's table whole. So the module writes
+  a complete handler table (copied from the runtime it stands in for), and
+  never writes anything else into crio.conf.d (backups go elsewhere).
+* ``crio config`` checks TOML syntax and types only; a handler whose binary is
+  missing is dropped with a warning at start, unless it is the default one,
+  which stops CRI-O from starting. So the module never makes a runtime the
+  default unless its binary exists on the node (the caller says whether it does).
+
+The module owns its drop-in whole: it is rendered from the handler tables and
+``default_runtime`` it holds, the same way every time, so a second run changes
+nothing and removing the last handler removes the file. A file at that path
+that holds other settings is refused, never rewritten.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import posixpath
+import re
+from typing import Any
+
+try:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+except ImportError as exc:  # the action plugin reports it with the fix
+    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
+else:
+    TOMLKIT_IMPORT_ERROR = None
+
+MARK = "kubegpu.nvidia.crio_runtime"
+DROP_IN_HEADER = (
+    f"Managed by {MARK}: container runtime handlers for NVIDIA GPUs.",
+    "CRI-O reads every file in this directory after crio.conf, in lexical order;",
+    "a handler table here replaces the table of the same name read before it, whole.",
+)
+RUNTIMES_PATH = ("crio", "runtime", "runtimes")
+DEFAULT_PATH = ("crio", "runtime", "default_runtime")
+OCI = "oci"
+#: Keys written first in a handler table, in this order; the rest keep the copied table's order.
+LEADING_KEYS = ("runtime_path", "runtime_type")
+_RUNTIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+
+
+class CrioConfigError(Exception):
+    """A configuration the module must not edit: names the file, the key and the fix."""
+
+    def __init__(self, file: str, key: str | None, problem: str, fix: str):
+        self.file = file
+        self.key = key
+        self.problem = problem
+        self.fix = fix
+        where = f"{file}: {key}" if key else file
+        super().__init__(f"{where}: {problem}. {fix}")
+
+
+@dataclasses.dataclass(frozen=True)
+class CrioRuntimeOptions:
+    """The module's options that shape the drop-in (see the module's DOCUMENTATION)."""
+
+    drop_in: str = "/etc/crio/crio.conf.d/99-nvidia.toml"
+    config: str = "/etc/crio/crio.conf"
+    runtime_name: str = "nvidia"
+    runtime_path: str = "/usr/bin/nvidia-container-runtime"
+    set_as_default: bool = False
+    state: str = "present"
+
+
+@dataclasses.dataclass
+class CrioConfigResult:
+    """The new text of the drop-in (None: it does not exist, or must be removed) and what it means."""
+
+    drop_in_text: str | None
+    changed: bool
+    runtime: dict | None
+    default_runtime: str | None
+    copied_from: str | None
+    drop_in_dir: str
+    warnings: list = dataclasses.field(default_factory=list)
+
+    @property
+    def restart_required(self) -> bool:
+        return self.changed
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def dotted(path) -> str:
+    return ".".join(p if re.match(r"^[A-Za-z0-9_-]+$", p) else f'"{p}"' for p in path)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, dict):
+        return "table"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int):
+        return "integer"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    return type(value).__name__
+
+
+def _parse(text: str | None, name: str) -> dict:
+    try:
+        return tomlkit.parse(text or "").unwrap()
+    except TOMLKitError as exc:
+        raise CrioConfigError(
+            name, None, f"is not valid TOML ({exc})", "fix the syntax (CRI-O refuses it too)"
+        ) from exc
+
+
+def _lookup(data: dict, path, name: str) -> Any:
+    """data at path; None when a part is missing; an error naming the key when a parent is not a table."""
+    node: Any = data
+    for i, part in enumerate(path):
+        if not isinstance(node, dict):
+            raise _not_a_table(name, path[:i], node)
+        if part not in node:
+            return None
+        node = node[part]
+    return node
+
+
+def _not_a_table(name: str, path, value) -> CrioConfigError:
+    return CrioConfigError(
+        name,
+        dotted(path),
+        f"is a {_type_name(value)}, but CRI-O expects a table here",
+        f"write it as a table ([{dotted(path)}]) or remove it",
+    )
+
+
+class _Layer:
+    """One configuration file as CRI-O reads it: crio.conf or a file under crio.conf.d."""
+
+    def __init__(self, name: str, text: str | None):
+        self.name = name
+        self.data = _parse(text, name)
+        runtimes = _lookup(self.data, RUNTIMES_PATH, name)
+        if runtimes is not None and not isinstance(runtimes, dict):
+            raise _not_a_table(name, RUNTIMES_PATH, runtimes)
+        self.runtimes = runtimes or {}
+        for handler, table in self.runtimes.items():
+            if not isinstance(table, dict):
+                raise _not_a_table(name, (*RUNTIMES_PATH, handler), table)
+            for key in ("runtime_path", "runtime_type", "runtime_root", "monitor_path"):
+                if key in table and not isinstance(table[key], str):
+                    raise CrioConfigError(
+                        name,
+                        dotted((*RUNTIMES_PATH, handler, key)),
+                        f"is a {_type_name(table[key])}, but CRI-O expects a string",
+                        "set it to a string or remove it",
+                    )
+        default = _lookup(self.data, DEFAULT_PATH, name)
+        if default is not None and not isinstance(default, str):
+            raise CrioConfigError(
+                name,
+                dotted(DEFAULT_PATH),
+                f"is a {_type_name(default)}, but CRI-O expects a string (a handler name)",
+                'write it as a string, e.g. default_runtime = "crun"',
+            )
+        self.default = default
+
+
+def _path_key(path: str) -> tuple:
+    """Lexical order of a walk through the directory (a folder's files sort among its siblings by name)."""
+    return tuple(path.split("/"))
+
+
+def _is_nvidia(name: str, table: dict) -> bool:
+    binary = posixpath.basename(str(table.get("runtime_path", "")))
+    return name.startswith("nvidia") or binary.startswith("nvidia-container-runtime")
+
+
+def _is_oci(table: dict) -> bool:
+    return table.get("runtime_type", OCI) == OCI
+
+
+# --------------------------------------------------------------------------- the module's drop-in
+
+
+def _own_drop_in(text: str | None, name: str, options: CrioRuntimeOptions) -> tuple:
+    """(runtimes, default, adopted) held by the module's drop-in; refuses a file with other settings."""
+    layer = _Layer(name, text)
+    data = copy.deepcopy(layer.data)
+    runtime = _lookup(data, ("crio", "runtime"), name) or {}
+    runtime.pop("runtimes", None)
+    runtime.pop("default_runtime", None)
+    if runtime:
+        data["crio"]["runtime"] = runtime
+    else:
+        (data.get("crio") or {}).pop("runtime", None)
+    if not data.get("crio"):
+        data.pop("crio", None)
+    if data:
+        other = sorted(_leaves(data))
+        raise CrioConfigError(
+            name,
+            other[0],
+            "this file holds settings other than runtime handlers and default_runtime, and the module owns "
+            "the file whole",
+            "move those settings to another file under crio.conf.d, or pass another drop_in",
+        )
+    header = "\n".join(f"# {line}" for line in DROP_IN_HEADER)
+    adopted = bool(text and text.strip()) and not text.startswith(header)
+    return dict(layer.runtimes), layer.default, adopted
+
+
+def _leaves(data: dict, prefix=()) -> list:
+    out = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            out.extend(_leaves(value, (*prefix, key)))
+        else:
+            out.append(dotted((*prefix, key)))
+    return out
+
+
+def render_drop_in(runtimes: dict, default: str | None) -> str | None:
+    """The module's drop-in for these handler tables and default; None when there is nothing to hold."""
+    if not runtimes and default is None:
+        return None
+    doc = tomlkit.document()
+    for line in DROP_IN_HEADER:
+        doc.add(tomlkit.comment(line))
+    doc.add(tomlkit.nl())
+    crio = tomlkit.table(is_super_table=True)
+    runtime = tomlkit.table(is_super_table=default is None)
+    if default is not None:
+        runtime.add("default_runtime", default)
+    handlers = tomlkit.table(is_super_table=True)
+    for name in sorted(runtimes):
+        table = _handler_table(runtimes[name])
+        handlers.add(name, table)
+    if runtimes:
+        runtime.add("runtimes", handlers)
+    crio.add("runtime", runtime)
+    doc.add("crio", crio)
+    text = doc.as_string()
+    if not text.endswith("\n"):
+        text += "\n"
+    # One blank line between tables and none at the end, whatever tomlkit chose.
+    text = re.sub(r"\n{3,}", "\n\n", text).rstrip("\n") + "\n"
+    return text
+
+
+def _handler_table(data: dict) -> Any:
+    table = tomlkit.table()
+    ordered = [k for k in LEADING_KEYS if k in data] + [k for k in data if k not in LEADING_KEYS]
+    for key in ordered:
+        if not isinstance(data[key], dict):
+            table.add(key, _value(data[key]))
+    for key in ordered:
+        if isinstance(data[key], dict):
+            table.add(key, _sub_table(data[key]))
+    return table
+
+
+def _sub_table(data: dict) -> Any:
+    table = tomlkit.table()
+    for key, value in data.items():
+        if not isinstance(value, dict):
+            table.add(key, _value(value))
+    for key, value in data.items():
+        if isinstance(value, dict):
+            table.add(key, _sub_table(value))
+    return table
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, list) and len(value) > 1 and all(isinstance(v, str) for v in value):
+        array = tomlkit.array()
+        array.extend(value)
+        return array.multiline(True)
+    return tomlkit.item(value)
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def _check_options(options: CrioRuntimeOptions) -> None:
+    if options.state not in ("present", "absent"):
+        raise CrioConfigError("(options)", "state", f"is {options.state!r}", "use present or absent")
+    if not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
+        raise CrioConfigError(
+            "(options)",
+            "runtime_name",
+            f"is {options.runtime_name!r}",
+            "use letters, digits, '.', '_' or '-' (it is the RuntimeClass handler name)",
+        )
+    if not posixpath.isabs(options.drop_in or "") or posixpath.dirname(options.drop_in) in ("", "/"):
+        raise CrioConfigError(
+            "(options)", "drop_in", f"is {options.drop_in!r}", "give the absolute path of a file under crio.conf.d"
+        )
+    if options.config and not posixpath.isabs(options.config):
+        raise CrioConfigError("(options)", "config", f"is {options.config!r}", "give an absolute path")
+    if options.state == "present" and not posixpath.isabs(options.runtime_path or ""):
+        raise CrioConfigError(
+            "(options)", "runtime_path", f"is {options.runtime_path!r}", "give the absolute path of the binary"
+        )
+
+
+def _effective(layers) -> tuple:
+    """(runtimes, default) as CRI-O merges the layers: later tables replace earlier ones whole."""
+    runtimes: dict = {}
+    origin: dict = {}
+    default = None
+    for layer in layers:
+        for name, table in layer.runtimes.items():
+            runtimes[name] = table
+            origin[name] = layer.name
+        if layer.default is not None:
+            default = layer.default
+    return runtimes, origin, default
+
+
+def configure(
+    config_text: str | None,
+    drop_in_texts: dict | None,
+    options: CrioRuntimeOptions,
+    runtime_path_exists: bool | None = None,
+) -> CrioConfigResult:
+    """Compute the new text of the module's drop-in.
+
+    config_text: crio.conf (`options.config`), None when missing.
+    drop_in_texts: {path: text} of every file under the drop-in's directory (the drop-in itself included
+        when it exists), as CRI-O would read them.
+    runtime_path_exists: whether `options.runtime_path` exists on the node (None: not known). A runtime is
+        never made the default unless this is True.
+    Raises CrioConfigError for input the module must not edit.
+    """
+    _check_options(options)
+    drop_in_texts = dict(drop_in_texts or {})
+    drop_dir = posixpath.dirname(options.drop_in)
+    warnings: list = []
+    if posixpath.basename(drop_dir) != "crio.conf.d":
+        warnings.append(
+            f"{options.drop_in}: CRI-O reads drop-ins from the directory given by its --config-dir "
+            f"(/etc/crio/crio.conf.d by default), not from {drop_dir} unless it is configured so"
+        )
+    own_text = drop_in_texts.pop(options.drop_in, None)
+    main = _Layer(options.config, config_text) if options.config else None
+    others = sorted(drop_in_texts, key=_path_key)
+    before = [_Layer(p, drop_in_texts[p]) for p in others if _path_key(p) < _path_key(options.drop_in)]
+    after = [_Layer(p, drop_in_texts[p]) for p in others if _path_key(p) > _path_key(options.drop_in)]
+    own_runtimes, own_default, adopted = _own_drop_in(own_text, options.drop_in, options)
+    if adopted:
+        warnings.append(
+            f"{options.drop_in}: was not written by this module (by nvidia-ctk?); it is rewritten in the "
+            "module's layout, with the same handler tables and default (its comments are not kept)"
+        )
+    lower = [x for x in [main, *before] if x is not None]
+    name = options.runtime_name
+
+    copied_from = None
+    if options.state == "present":
+        own_default, copied_from = _present(
+            options, lower, own_runtimes, own_default, runtime_path_exists=runtime_path_exists, warnings=warnings
+        )
+    else:
+        own_runtimes.pop(name, None)
+        if own_default == name:
+            own_default = None
+
+    new_text = render_drop_in(own_runtimes, own_default)
+    own_layer = _Layer(options.drop_in, new_text) if new_text is not None else None
+    layers = [x for x in [*lower, own_layer, *after] if x is not None]
+    runtimes, origin, default = _effective(layers)
+    for layer in after:
+        if name in layer.runtimes and options.state == "present":
+            warnings.append(
+                f"{layer.name}: defines [{dotted((*RUNTIMES_PATH, name))}] too and is read after {options.drop_in}, "
+                "so CRI-O uses that table, not the module's"
+            )
+        if layer.default is not None and options.set_as_default and layer.default != name:
+            warnings.append(
+                f"{layer.name}: sets {dotted(DEFAULT_PATH)} = {layer.default!r} and is read after "
+                f"{options.drop_in}, so CRI-O's default stays {layer.default!r}"
+            )
+    if options.state == "absent" and name in runtimes:
+        warnings.append(f"{origin[name]}: still defines the {name!r} handler; the module only removes its own")
+    if default == name and name not in runtimes:
+        warnings.append(
+            f"{dotted(DEFAULT_PATH)} is {name!r} ({_default_origin(layers)}) but no such handler is left: "
+            "CRI-O will not start; set another default"
+        )
+    return CrioConfigResult(
+        drop_in_text=new_text,
+        changed=new_text != own_text,
+        runtime=copy.deepcopy(runtimes.get(name)) if options.state == "present" else None,
+        default_runtime=default,
+        copied_from=copied_from,
+        drop_in_dir=drop_dir,
+        warnings=warnings,
+    )
+
+
+def _present(options, lower, own_runtimes: dict, own_default, *, runtime_path_exists, warnings: list) -> tuple:
+    """Put the complete handler table into own_runtimes; returns (the drop-in's default, what was copied)."""
+    name = options.runtime_name
+    base_runtimes, base_origin, base_default = _effective(lower)
+    copied_from = None
+    if name in own_runtimes:
+        table = copy.deepcopy(own_runtimes[name])
+    elif name in base_runtimes:
+        table = copy.deepcopy(base_runtimes[name])
+        copied_from = f"{name} ({base_origin[name]})"
+    else:
+        source = _copy_source(base_runtimes, (own_default, base_default), name)
+        table = copy.deepcopy(base_runtimes[source]) if source else {}
+        copied_from = f"{source} ({base_origin[source]})" if source else None
+        if source is None:
+            warnings.append(
+                "no runc or crun handler table found to copy (CRI-O's built-in ones are not in a file): "
+                "the handler gets runtime_path and runtime_type only, and CRI-O's defaults for the rest"
+            )
+    table.pop("inherit_default_runtime", None)  # it would replace runtime_path with the default's
+    table["runtime_path"] = options.runtime_path
+    table["runtime_type"] = OCI
+    own_runtimes[name] = table
+    if options.set_as_default:
+        if runtime_path_exists is not True:
+            raise CrioConfigError(
+                options.drop_in,
+                dotted(DEFAULT_PATH),
+                f"would be {name!r}, whose runtime_path {options.runtime_path} "
+                + ("does not exist on the node" if runtime_path_exists is False else "was not checked")
+                + "; CRI-O does not start when its default handler's binary is missing",
+                "install the runtime first (the NVIDIA Container Toolkit), or use set_as_default: false",
+            )
+        own_default = name
+    if runtime_path_exists is False:
+        warnings.append(
+            f"{options.runtime_path} does not exist on the node: CRI-O drops the {name!r} handler with a "
+            "warning at start until it is installed (the NVIDIA Container Toolkit)"
+        )
+    return own_default, copied_from
+
+
+def _copy_source(runtimes: dict, defaults: tuple, name: str) -> str | None:
+    """The handler to copy: the default unless it is NVIDIA's or not an OCI one, else runc, else crun.
+
+    `defaults`: the default set by the module's drop-in, then the one the files read before it set.
+    """
+    for candidate in (*defaults, "runc", "crun"):
+        if not candidate or candidate == name or candidate not in runtimes:
+            continue
+        table = runtimes[candidate]
+        if _is_oci(table) and not _is_nvidia(candidate, table):
+            return candidate
+    return None
+
+
+def _default_origin(layers) -> str:
+    for layer in reversed(layers):
+        if layer.default is not None:
+            return layer.name
+    return "CRI-O's built-in default"
