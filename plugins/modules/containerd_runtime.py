@@ -70,8 +70,8 @@ options:
   runtime_name:
     description:
       - Name of the runtime; this is the C(handler) of a Kubernetes RuntimeClass.
-      - An empty string adds (or, with O(state=absent), removes) no runtime, only what O(enable_cdi) sets:
-        CDI mode, where containers get GPUs from CDI specs and no NVIDIA runtime binary is needed.
+      - An empty string adds (or, with O(state=absent), removes) no runtime, only what O(enable_cdi) sets.
+        This is CDI mode, where containers get GPUs from CDI specs and no NVIDIA runtime binary is needed.
     type: str
     default: nvidia
   runtime_path:
