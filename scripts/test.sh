@@ -26,6 +26,7 @@ sanity_216() { scripts/ansible-test.sh .venv-2.16 sanity; }
 units_216() { scripts/ansible-test.sh .venv-2.16 units; }
 provision() { tests/integration/provision/run.sh; }
 cluster() { tests/integration/cluster/run.sh; }
+container_runtime() { tests/integration/container_runtime/run.sh; }
 # The real DKMS build of Debian's driver takes 15-25 minutes on 2 cores: it runs
 # when KUBEGPU_TEST_DKMS=1 (KUBEGPU_TEST_DKMS=1 make test), not by default.
 driver() {
@@ -33,7 +34,7 @@ driver() {
   else tests/integration/driver/run.sh plan toolkit; fi
 }
 
-steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision cluster driver)
+steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision cluster driver container_runtime)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()
