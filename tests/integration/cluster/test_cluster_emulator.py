@@ -8,6 +8,7 @@ send, in which order, what they wait for and how they judge what comes back.
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 import subprocess
@@ -17,7 +18,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-kmock = pytest.importorskip('kmock', reason='the emulator tests run from tests/integration/cluster/run.sh')
+# Needs kmock: run through tests/integration/cluster/run.sh, which installs it (no skip when it is missing).
+kmock = importlib.import_module('kmock')
 
 from emulator import EmulatorThread  # noqa: E402
 
