@@ -95,6 +95,21 @@ def test_second_run_on_real_default_config_changes_nothing(version):
     assert (second.config_text, second.drop_in_text) == (first.config_text, first.drop_in_text)
 
 
+def test_cdi_only_mode_turns_on_cdi_and_adds_no_runtime_then_absent_restores_the_input():
+    # runtime_name "" is the role's CDI mode: no handler pointing at a binary the node lacks.
+    text = DEFAULTS["1.7.24"]
+    options = RuntimeOptions(runtime_name="", enable_cdi=True)
+    present = configure(text, None, options, "1.7.24")
+    again = configure(present.config_text, present.drop_in_text, options, "1.7.24")
+    absent = configure(present.config_text, present.drop_in_text, absent_of(options), "1.7.24")
+
+    assert present.changed
+    assert cri_of(present.config_text, 2)["enable_cdi"] is True
+    assert runtimes_of(present.config_text, 2) == runtimes_of(text, 2)
+    assert not again.changed
+    assert absent.config_text == text
+
+
 @pytest.mark.parametrize("version", sorted(DEFAULTS))
 def test_absent_after_present_restores_real_default_config_byte_for_byte(version):
     options = RuntimeOptions(set_as_default=True, enable_cdi=version != "1.6.20")
