@@ -2,15 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of kubegpu.nvidia.containerd_runtime: read from the node, compute here, write with copy.
 
-The TOML work needs tomlkit, which nodes do not have; so the files are read with
-slurp, transformed on the controller by plugin_utils._containerd_config, and
-written back by ansible.builtin.copy (atomic move, backup, validate).
+The TOML work needs tomlkit, which nodes do not have; so the files are read by
+one run of the module of the same name (the node side: both files and
+containerd's version), transformed on the controller by
+plugin_utils._containerd_config, and written back by ansible.builtin.copy
+(atomic move, backup, validate).
 """
 
 from __future__ import annotations
 
 from ansible.errors import AnsibleError
-from ansible.module_utils.common.text.converters import to_text
 
 from ansible_collections.kubegpu.nvidia.plugins.modules.containerd_runtime import ARGUMENT_SPEC
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
@@ -23,8 +24,9 @@ from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config 
 )
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_files import NodeFileError, NodeFiles
 
-VALIDATE = "containerd -c %s config dump"
-WHAT = "containerd's TOML file"
+#: copy's validate command: the node's own containerd parses the new file before it replaces the old one.
+VALIDATE = "{containerd} -c %s config dump"
+MODULE = "kubegpu.nvidia.containerd_runtime"
 
 
 class ActionModule(NodeFiles):
@@ -60,14 +62,12 @@ class ActionModule(NodeFiles):
             state=args["state"],
         )
         try:
-            config = self._read(options.path, task_vars, what=WHAT)
-            drop_in = self._read(options.drop_in, task_vars, what=WHAT) if options.drop_in else None
+            node = self._read_node(MODULE, args, task_vars)
         except NodeFileError as exc:
             result.update(failed=True, msg=str(exc), changed=False)
             return result
-
-        probe = self._containerd_probe(task_vars) if (args["validate"] or not args["containerd_version"]) else None
-        version = args["containerd_version"] or probe
+        config, drop_in = node["config"], node["drop_in"]
+        version = args["containerd_version"] or node["containerd"]["version"]
         try:
             computed = configure(
                 config["text"] if config else None,
@@ -116,7 +116,9 @@ class ActionModule(NodeFiles):
 
         backups = {}
         written = []
-        validate = probe is not None and args["validate"]
+        # Validation needs the node's containerd; without it (a node being prepared) the file is written as is.
+        containerd = node["containerd"]["path"]
+        validate = VALIDATE.format(containerd=containerd) if containerd and args["validate"] else None
         for path, before, after, changed in plan:
             if not changed:
                 continue
@@ -129,7 +131,7 @@ class ActionModule(NodeFiles):
                         before,
                         after,
                         backup=args["backup"],
-                        validate=VALIDATE if validate else None,
+                        validate=validate,
                         task_vars=task_vars,
                     )
                     if backup:
@@ -144,19 +146,3 @@ class ActionModule(NodeFiles):
             if options.path in backups:
                 result["backup_file"] = backups[options.path]
         return result
-
-    # ------------------------------------------------------------------ node I/O
-    # Reading and writing files: plugin_utils._node_files.NodeFiles.
-    def _containerd_probe(self, task_vars):
-        """`containerd --version` output, or None when containerd is not there (tolerated)."""
-        # Read-only, so it runs in check mode too: the decision (and the diff) depend on it.
-        check_mode, self._task.check_mode = self._task.check_mode, False
-        try:
-            res = self._module("ansible.legacy.command", {"argv": ["containerd", "--version"]}, task_vars)
-        except AnsibleError:
-            return None
-        finally:
-            self._task.check_mode = check_mode
-        if res.get("failed") or res.get("rc"):
-            return None
-        return to_text(res.get("stdout", "")).strip() or None

@@ -2,8 +2,8 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Action plugin of kubegpu.nvidia.crio_runtime: read from the node, compute here, write with copy.
 
-crio.conf and every file under the drop-in's directory are read with slurp (CRI-O
-reads them all), the drop-in is computed on the controller by
+crio.conf and every file under the drop-in's directory (CRI-O reads them all) are
+read by one run of the module of the same name, the drop-in is computed on the controller by
 plugin_utils._crio_config (tomlkit), and written back by ansible.builtin.copy.
 Backups go to backup_dir, never next to the drop-in: CRI-O would read them.
 """
@@ -51,6 +51,8 @@ class ActionModule(NodeFiles):
                 f"{IMPORT_ERROR}",
             )
             return result
+        # The node lists the drop-in directory with normalised paths: the module's own file must match its entry.
+        args = dict(args, drop_in=posixpath.normpath(args["drop_in"]), config=posixpath.normpath(args["config"]))
         options = CrioRuntimeOptions(
             drop_in=args["drop_in"],
             config=args["config"],
@@ -70,13 +72,12 @@ class ActionModule(NodeFiles):
             )
             return result
         try:
-            config = self._read(options.config, task_vars, what="CRI-O's configuration", links=True)
-            drop_ins = self._read_drop_in_dir(drop_dir, options.drop_in, task_vars)
-            exists = self._stat(options.runtime_path, task_vars, follow=True) if options.state == "present" else {}
+            node = self._read_node("kubegpu.nvidia.crio_runtime", args, task_vars)
         except NodeFileError as exc:
             result.update(failed=True, changed=False, msg=str(exc))
             return result
-        runtime_path_exists = bool(exists.get("exists")) if options.state == "present" else None
+        config, drop_ins = node["config"], node["drop_ins"]
+        runtime_path_exists = node["runtime_path_exists"]
         own = drop_ins.get(options.drop_in)
         try:
             computed = configure(
@@ -131,37 +132,6 @@ class ActionModule(NodeFiles):
         return result
 
     # ------------------------------------------------------------------ node I/O
-    def _read_drop_in_dir(self, directory, drop_in, task_vars):
-        """{path: {'text', 'mode'}} of every file CRI-O reads under directory (subfolders included)."""
-        info = self._stat(directory, task_vars, follow=True)
-        if not info.get("exists"):
-            return {}
-        if not info.get("isdir"):
-            raise NodeFileError(f"{directory}: is not a directory, but CRI-O reads its drop-ins from there")
-        found = self._read_only(
-            "ansible.legacy.find",
-            {"paths": [directory], "recurse": True, "hidden": True, "file_type": "any", "follow": True},
-            task_vars,
-        )
-        if found.get("failed"):
-            raise NodeFileError(f"{directory}: cannot list it: {found.get('msg')}")
-        files = {}
-        for entry in found.get("files", []):
-            path = entry["path"]
-            if entry.get("isdir"):
-                continue
-            if path == drop_in:
-                files[path] = self._read(path, task_vars, what="the module's CRI-O drop-in")
-            else:
-                read = self._read(path, task_vars, what="a CRI-O drop-in", links=True)
-                if read is not None:
-                    files[path] = read
-        if drop_in not in files:
-            own = self._read(drop_in, task_vars, what="the module's CRI-O drop-in")  # refuses a link, for instance
-            if own is not None:
-                files[drop_in] = own
-        return files
-
     def _backup(self, path, backup_dir, task_vars):
         made = self._module(
             "ansible.legacy.file", {"path": backup_dir, "state": "directory", "mode": BACKUP_DIR_MODE}, task_vars

@@ -260,6 +260,13 @@ warnings:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible modules do
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._node_read import (  # noqa: E402
+    NodeReadError,
+    read_text_file,
+)
+
+WHAT = "containerd's TOML file"
+
 # Also the action plugin's argument spec (plugins/action/containerd_runtime.py).
 ARGUMENT_SPEC = {
     "path": {"type": "path", "default": "/etc/containerd/config.toml"},
@@ -275,12 +282,28 @@ ARGUMENT_SPEC = {
 }
 
 
+def read_node(module):
+    """What the action plugin needs from the node, in one module run: both files and containerd."""
+    params = module.params
+    config = read_text_file(params["path"], WHAT)
+    drop_in = read_text_file(params["drop_in"], WHAT) if params["drop_in"] else None
+    binary = module.get_bin_path("containerd")
+    version = None
+    if binary and not params["containerd_version"]:
+        rc, out, dummy = module.run_command([binary, "--version"])
+        version = out.strip() if rc == 0 and out.strip() else None
+    return {"config": config, "drop_in": drop_in, "containerd": {"path": binary, "version": version}}
+
+
 def main():
+    # The task runs the action plugin of the same name; it runs this module to read the node (read-only,
+    # so in check mode too), computes the change on the controller and writes with ansible.builtin.copy.
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    module.fail_json(
-        msg="kubegpu.nvidia.containerd_runtime runs through its action plugin (it edits TOML on the controller); "
-        "call it as a task, not as a module on its own"
-    )
+    try:
+        node = read_node(module)
+    except NodeReadError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, node=node)
 
 
 if __name__ == "__main__":

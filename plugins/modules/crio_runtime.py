@@ -207,7 +207,17 @@ warnings:
   elements: str
 """
 
-from ansible.module_utils.basic import AnsibleModule  # noqa: E402 - after the documentation, as Ansible modules do
+import os  # noqa: E402 - after the documentation, as Ansible modules do
+
+from ansible.module_utils.basic import AnsibleModule  # noqa: E402
+
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._node_read import (  # noqa: E402
+    NodeReadError,
+    list_files,
+    read_text_file,
+)
+
+OWN_DROP_IN = "the module's CRI-O drop-in"
 
 # Also the action plugin's argument spec (plugins/action/crio_runtime.py).
 ARGUMENT_SPEC = {
@@ -222,12 +232,41 @@ ARGUMENT_SPEC = {
 }
 
 
+def read_node(module):
+    """What the action plugin needs from the node, in one module run: CRI-O's files, and the runtime's binary."""
+    params = module.params
+    config = read_text_file(params["config"], "CRI-O's configuration", links=True)
+    drop_in = params["drop_in"]
+    directory = os.path.dirname(drop_in)
+    files = {}
+    try:
+        listed = list_files(directory) or []
+    except NodeReadError as exc:
+        raise NodeReadError("%s; CRI-O reads its drop-ins from there" % exc) from exc
+    for path in listed:
+        if path == drop_in:
+            files[path] = read_text_file(path, OWN_DROP_IN)
+        else:
+            read = read_text_file(path, "a CRI-O drop-in", links=True)
+            if read is not None:
+                files[path] = read
+    if drop_in not in files:
+        own = read_text_file(drop_in, OWN_DROP_IN)  # refuses a link, for instance
+        if own is not None:
+            files[drop_in] = own
+    runtime_path_exists = os.path.exists(params["runtime_path"]) if params["state"] == "present" else None
+    return {"config": config, "drop_ins": files, "runtime_path_exists": runtime_path_exists}
+
+
 def main():
+    # The task runs the action plugin of the same name; it runs this module to read the node (read-only,
+    # so in check mode too), computes the change on the controller and writes with ansible.builtin.copy.
     module = AnsibleModule(argument_spec=ARGUMENT_SPEC, supports_check_mode=True)
-    module.fail_json(
-        msg="kubegpu.nvidia.crio_runtime runs through its action plugin (it edits TOML on the controller); "
-        "call it as a task, not as a module on its own"
-    )
+    try:
+        node = read_node(module)
+    except NodeReadError as exc:
+        module.fail_json(msg=str(exc))
+    module.exit_json(changed=False, node=node)
 
 
 if __name__ == "__main__":

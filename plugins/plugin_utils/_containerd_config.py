@@ -231,6 +231,8 @@ class _File:
         self.literal = _uses_literal_strings(self.doc)
         self.created: list = []
         self.stable = self.doc.as_string() == (text or "")
+        # The data as read, before any edit: what the ownership check compares with (no second parse).
+        self.plain = self.doc.unwrap()
 
     @property
     def empty(self) -> bool:
@@ -860,22 +862,31 @@ def _without(data: Any, paths) -> Any:
     return data
 
 
-def _check_only_owned_changed(file: _File, before: str, owned) -> None:
-    """Guard against a formatting library surprise: re-read the output and compare what is not ours."""
+def _finished_text(file: _File, owned) -> str:
+    """The edited file's text, checked: only owned keys changed, and it reads back as written.
+
+    The output is parsed once, for both checks. A file left exactly as it was read
+    needs neither: the parse of the input already showed that it reads back as written.
+    Guards against formatting-library surprises: a layout where editing one key
+    would touch others is refused, and so is one that does not settle.
+    """
+    text = file.text()
+    if file.existed and file.stable and text == file.original:
+        return text
     try:
-        after_plain = tomlkit.parse(file.text()).unwrap()
+        after = tomlkit.parse(text)
     except TOMLKitError as exc:  # pragma: no cover - a tomlkit bug
         raise ContainerdConfigError(
             file.name, None, f"the edited text would not be valid TOML ({exc})", "please report this with the file"
         ) from exc
-    before_plain = tomlkit.parse(before or "").unwrap()
-    if _without(before_plain, owned) != _without(after_plain, owned):
+    if _without(file.plain, owned) != _without(after.unwrap(), owned):
         raise ContainerdConfigError(
             file.name,
             None,
             "editing it would change keys this module does not own (an unusual layout: dotted keys or split tables?)",
             "write the CRI plugin's tables as [table] headers, or pass drop_in to leave it untouched",
         )
+    return _settled(text, after, file.name)
 
 
 def _present(options, config: _File, drop: _File | None, editor: _Editor, strategy: str) -> _File | None:
@@ -951,18 +962,19 @@ def _absent(options, config: _File, drop: _File | None, editor: _Editor) -> _Fil
     return drop
 
 
-def _settled(text: str, name: str) -> str:
-    """The text as tomlkit will read it back, so that the next run sees no change.
+def _settled(text: str, doc: Any, name: str) -> str:
+    """The text as tomlkit will read it back (`doc`: the text parsed), so that the next run sees no change.
 
     Some layouts (indented table headers under implicit parent tables) are not written
     back unchanged by tomlkit; rendering them until they settle keeps the module
     idempotent, and a layout that never settles is refused rather than written.
     """
     for dummy in range(3):
-        again = tomlkit.parse(text).as_string()
+        again = doc.as_string()
         if again == text:
             return text
         text = again
+        doc = tomlkit.parse(text)
     raise ContainerdConfigError(
         name,
         None,
@@ -1033,14 +1045,10 @@ def configure(
         default_path,
         cdi_path,
     ]
-    _check_only_owned_changed(config, config_text, owned)
-    if drop is not None:
-        _check_only_owned_changed(drop, drop_in_text, owned)
-
-    new_config: str | None = _settled(config.text(), options.path)
+    new_config: str | None = _finished_text(config, owned)
     if not config.existed and not new_config.strip():
         new_config = None
-    new_drop = _settled(drop.text(), options.drop_in) if drop is not None else None
+    new_drop = _finished_text(drop, owned) if drop is not None else None
     wants_runtime = options.state == "present" and bool(options.runtime_name)
     runtime = _effective_runtime([config, drop], editor) if wants_runtime else None
     if wants_runtime and runtime is None:  # pragma: no cover - guarded by the steps above

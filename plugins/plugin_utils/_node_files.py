@@ -3,14 +3,14 @@
 """Reading and writing a node's configuration files from an action plugin, through Ansible's own modules.
 
 Shared by the action plugins that compute a file on the controller (tomlkit) and
-write it on the node: stat + slurp to read, ansible.builtin.copy to write
-(atomic move, backup, validate), ansible.builtin.file to remove. The node needs
-nothing beyond what those modules need.
+write it on the node: one run of the task's own module reads everything
+(module_utils._node_read), ansible.builtin.copy writes (atomic move, backup,
+validate), ansible.builtin.file removes. The node needs nothing beyond
+Python's standard library.
 """
 
 from __future__ import annotations
 
-import base64
 import posixpath
 
 from ansible.errors import AnsibleError
@@ -32,50 +32,16 @@ class NodeFiles(ActionBase):  # pylint: disable=abstract-method
     def _module(self, name, module_args, task_vars):
         return self._execute_module(module_name=name, module_args=module_args, task_vars=task_vars)
 
-    def _read_only(self, name, module_args, task_vars):
-        """Run a read-only module also in check mode (the decision, and the diff, depend on what it reads)."""
-        check_mode, self._task.check_mode = self._task.check_mode, False
-        try:
-            return self._module(name, module_args, task_vars)
-        finally:
-            self._task.check_mode = check_mode
+    def _read_node(self, module_name, module_args, task_vars):
+        """The `node` dict that the task's own module returns (one module run reads every file it needs).
 
-    def _stat(self, path, task_vars, follow=False):
-        """stat's dict for path ({'exists': False} when missing); raises NodeFileError when stat fails."""
-        res = self._module("ansible.legacy.stat", {"path": path, "follow": follow, "get_checksum": False}, task_vars)
-        if res.get("failed"):
-            raise NodeFileError(f"{path}: cannot stat it: {res.get('msg')}")
-        return res.get("stat", {})
-
-    def _read(self, path, task_vars, what="the TOML file", links=False):
-        """{'text', 'mode'} of a regular file on the node; None when it does not exist.
-
-        `links`: follow a symbolic link (for files read only); else a link is refused.
+        The module only reads, so it runs in check mode too: the decision, and the diff, depend on it.
+        Raises NodeFileError with the module's message when it cannot read what it must.
         """
-        info = self._stat(path, task_vars)
-        if not info.get("exists"):
-            return None
-        if info.get("islnk") and links:
-            info = self._stat(path, task_vars, follow=True)
-            if not info.get("exists"):
-                return None  # a dangling link: nothing is read from it
-        elif info.get("islnk"):
-            raise NodeFileError(
-                f"{path}: is a symbolic link (to {info.get('lnk_source')}); this module does not edit through "
-                "links, so that the file that changes is the one named. Pass the link's target as the path"
-            )
-        if not info.get("isreg"):
-            raise NodeFileError(f"{path}: is not a regular file. Pass the path of {what}")
-        slurp = self._module("ansible.legacy.slurp", {"src": path}, task_vars)
-        if slurp.get("failed"):
-            raise NodeFileError(
-                f"{path}: cannot be read ({slurp.get('msg')}). Run the task with become, or fix the file's permissions"
-            )
-        try:
-            text = base64.b64decode(slurp["content"]).decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise NodeFileError(f"{path}: is not UTF-8 text ({exc}); {what} must be UTF-8 TOML") from exc
-        return {"text": text, "mode": info.get("mode")}
+        res = self._module(module_name, module_args, task_vars)
+        if res.get("failed") or "node" not in res:
+            raise NodeFileError(res.get("msg") or f"{module_name}: reading the node's files failed: {res}")
+        return res["node"]
 
     def _write(self, path, before, text, *, backup, validate, task_vars):
         """Write text to path with copy (atomic); returns copy's backup_file. `validate`: copy's validate command."""
