@@ -44,6 +44,17 @@ CUDA_REPO_DISTROS = {
 }
 CUDA_REPO_ARCH = {'x86_64': 'x86_64', 'amd64': 'x86_64', 'aarch64': 'sbsa', 'arm64': 'sbsa'}
 
+# Ubuntu packages in NVIDIA's CUDA repository carry the branch in their names
+# up to 580 (libnvidia-compute-580, nvidia-dkms-580-open, ...) and drop it from
+# 590 on, where an apt pin holds the branch (NVIDIA driver installation guide,
+# "Recent Updates"). Fabric Manager and NSCQ follow the same rule in both apt
+# repositories.
+LAST_APT_BRANCH_IN_NAMES = 580
+# NVIDIA's RPMs name Fabric Manager nvidia-fabricmanager and NSCQ libnvidia-nscq
+# from 580 on; before, nvidia-fabric-manager and libnvidia-nscq-<branch>
+# (NVIDIA/gpu-driver-container rhel9/install.sh).
+RPM_FABRIC_MANAGER_RENAMED_IN = 580
+
 
 class DriverPlanError(ValueError):
     """The options or facts do not allow a driver install; the message says what to change."""
@@ -190,19 +201,70 @@ def _ubuntu_distro_packages(branch, modules, headless, precompiled, release):
     return packages
 
 
-def _cuda_apt_packages(modules, headless):
-    # NVIDIA's own apt repository (Debian-style names since 560); the branch
-    # is held by an apt preferences pin, not by the package name.
+def _apt_branch_suffix(branch):
+    # '-580' where NVIDIA's apt package names carry the branch, '' from 590 on.
+    number = _branch_number(branch)
+    return '-{0}'.format(number) if number is not None and number <= LAST_APT_BRANCH_IN_NAMES else ''
+
+
+def _cuda_apt_packages(distro, branch, modules, headless):
+    # NVIDIA's own apt repository. An apt preferences pin holds the branch
+    # too, and is the only thing that does where the names carry none.
+    if distro == 'ubuntu':
+        # Ubuntu-style names (NVIDIA driver installation guide, "Recent
+        # Updates" and compute-only install): libnvidia-compute-580
+        # nvidia-dkms-580-open nvidia-utils-580, or nvidia-open-580 /
+        # cuda-drivers-580 for the full driver; without "-580" from 590 on.
+        suffix = _apt_branch_suffix(branch)
+        if headless:
+            dkms = 'nvidia-dkms{0}{1}'.format(suffix, '-open' if modules == 'open' else '')
+            # nvidia-compute-utils holds nvidia-persistenced in Ubuntu-style packaging (as in
+            # Canonical's archive); the role enables that service.
+            return ['libnvidia-compute' + suffix, dkms, 'nvidia-utils' + suffix, 'nvidia-compute-utils' + suffix]
+        return [('nvidia-open' if modules == 'open' else 'cuda-drivers') + suffix]
+    # Debian-style names in NVIDIA's debian12/debian13 directories.
     kernel = 'nvidia-kernel-open-dkms' if modules == 'open' else 'nvidia-kernel-dkms'
     if headless:
         return ['nvidia-driver-cuda', kernel, 'nvidia-persistenced']
     return ['nvidia-open' if modules == 'open' else 'cuda-drivers']
 
 
-def _redhat_module(branch, modules, headless, fabric_manager):
-    stream = '{0}-open'.format(branch) if modules == 'open' else '{0}-dkms'.format(branch)
-    profile = 'fm' if fabric_manager else ('ks' if headless else 'default')
-    return '@nvidia-driver:{0}/{1}'.format(stream, profile)
+def _cuda_apt_fabric_manager(branch):
+    # NVIDIA's gpu-driver-container installs both for NVSwitch systems.
+    suffix = _apt_branch_suffix(branch)
+    return ['nvidia-fabricmanager' + suffix, 'libnvidia-nscq' + suffix]
+
+
+def _redhat_module_stream(branch, modules):
+    # NVIDIA driver installation guide, kernel modules (all releases beyond
+    # 570): `dnf module enable nvidia-driver:<branch>-open` (or -dkms for the
+    # proprietary modules) chooses the branch, then plain packages install.
+    return 'nvidia-driver:{0}-{1}'.format(_branch_number(branch), 'open' if modules == 'open' else 'dkms')
+
+
+def _redhat_packages(modules, headless):
+    if headless:
+        # Compute-only: no X or desktop libraries.
+        return ['nvidia-driver-cuda', 'kmod-nvidia-open-dkms' if modules == 'open' else 'kmod-nvidia-latest-dkms']
+    return ['nvidia-open' if modules == 'open' else 'cuda-drivers']
+
+
+def _redhat_fabric_manager(branch):
+    number = _branch_number(branch)
+    if number >= RPM_FABRIC_MANAGER_RENAMED_IN:
+        return ['nvidia-fabricmanager', 'libnvidia-nscq']
+    return ['nvidia-fabric-manager', 'libnvidia-nscq-{0}'.format(number)]
+
+
+def _redhat_hold_patterns(modules, headless, fabric_manager):
+    # dnf versionlock patterns; the role locks the installed packages they
+    # match (NVIDIA Container Toolkit's libnvidia-container* excepted).
+    patterns = ['nvidia-driver*', 'kmod-nvidia*', 'nvidia-kmod*', 'nvidia-persistenced*', 'libnvidia-*']
+    if not headless:
+        patterns.append('nvidia-open*' if modules == 'open' else 'cuda-drivers*')
+    if fabric_manager:
+        patterns += ['nvidia-fabric*manager*', 'libnvidia-nscq*']
+    return patterns
 
 
 def _source_for(distro, family, source):
@@ -253,6 +315,7 @@ def plan_driver(facts, *, branch='', kernel_modules='auto', source='auto', headl
         'secure_boot_blocked': False,
         'secure_boot_message': '',
         'repository': None,
+        'module_stream': None,
         'apt_pin': None,
         'hold_packages': [],
     }
@@ -325,16 +388,18 @@ def _choose_packages(plan, headless, ubuntu_precompiled, arch):
         repo_arch = CUDA_REPO_ARCH.get(str(arch))
         if repo_arch is None:
             raise DriverPlanError('no CUDA repository for machine architecture {0!r}'.format(arch))
-        plan['repository'] = {'kind': 'cuda', 'path': '{0}/{1}'.format(repo_distro, repo_arch)}
+        # 'distro' picks the signing key: NVIDIA signs debian13 with another
+        # key than the other apt directories.
+        plan['repository'] = {'kind': 'cuda', 'distro': repo_distro, 'path': '{0}/{1}'.format(repo_distro, repo_arch)}
 
     if family == 'redhat':
-        plan['packages'] = [_redhat_module(effective_branch, modules, bool(headless), want_fm)]
+        plan['module_stream'] = _redhat_module_stream(effective_branch, modules)
+        plan['packages'] = _redhat_packages(modules, bool(headless))
         plan['headers_packages'] = ['kernel-devel-{0}'.format(release), 'kernel-headers']
         plan['dkms'] = True
-        plan['hold_packages'] = ['nvidia-driver*', 'kmod-nvidia*', 'nvidia-kmod*', 'nvidia-persistenced*']
         if want_fm:
-            plan['fabric_manager_packages'] = []  # the module's fm profile brings it
-            plan['hold_packages'].append('nvidia-fabric-manager*')
+            plan['fabric_manager_packages'] = _redhat_fabric_manager(effective_branch)
+        plan['hold_packages'] = _redhat_hold_patterns(modules, bool(headless), want_fm)
     elif distro == 'ubuntu' and source == 'distro':
         plan['packages'] = _ubuntu_distro_packages(effective_branch, modules, headless, ubuntu_precompiled, release)
         plan['dkms'] = not ubuntu_precompiled
@@ -352,12 +417,12 @@ def _choose_packages(plan, headless, ubuntu_precompiled, arch):
         plan['headers_packages'] = ['linux-headers-{0}'.format(release)]
         plan['dkms'] = True
     else:
-        plan['packages'] = _cuda_apt_packages(modules, headless)
+        plan['packages'] = _cuda_apt_packages(distro, effective_branch, modules, headless)
         plan['headers_packages'] = ['linux-headers-{0}'.format(release)]
         plan['dkms'] = True
         plan['apt_pin'] = {'branch': effective_branch}
         if want_fm:
-            plan['fabric_manager_packages'] = ['nvidia-fabricmanager-{0}'.format(effective_branch)]
+            plan['fabric_manager_packages'] = _cuda_apt_fabric_manager(effective_branch)
     if family == 'debian':
         plan['hold_packages'] = [p for p in plan['packages'] + plan['fabric_manager_packages']
                                  if not p.startswith('linux-modules-nvidia-') or p.endswith(release)]

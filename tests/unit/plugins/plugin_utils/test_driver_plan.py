@@ -2,9 +2,13 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
+import yaml
 
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._driver import (
+    CUDA_REPO_DISTROS,
     DriverPlanError,
     architecture_of,
     choose_kernel_modules,
@@ -23,6 +27,7 @@ OS = {
     'debian12': {'id': 'debian', 'id_like': [], 'version_id': '12', 'family': 'debian'},
     'debian13': {'id': 'debian', 'id_like': [], 'version_id': '13', 'family': 'debian'},
     'rocky9': {'id': 'rocky', 'id_like': ['rhel', 'centos', 'fedora'], 'version_id': '9.4', 'family': 'redhat'},
+    'alma8': {'id': 'almalinux', 'id_like': ['rhel', 'centos', 'fedora'], 'version_id': '8.10', 'family': 'redhat'},
     'suse': {'id': 'sles', 'id_like': ['suse'], 'version_id': '15.5', 'family': 'suse'},
 }
 
@@ -123,27 +128,128 @@ def test_debian_has_no_fabric_manager_package_so_nvswitch_nodes_are_sent_to_the_
     with pytest.raises(DriverPlanError, match='nvidia_driver_source: cuda'):
         plan_driver(node(os_name='debian12', nvswitch=True))
     plan = plan_driver(node(os_name='debian12', nvswitch=True), source='cuda')
-    assert plan['repository'] == {'kind': 'cuda', 'path': 'debian12/x86_64'}
-    assert plan['fabric_manager_packages'] == ['nvidia-fabricmanager-580']
+    assert plan['repository'] == {'kind': 'cuda', 'distro': 'debian12', 'path': 'debian12/x86_64'}
+    # NVIDIA's apt repository, branch <= 580: both carry the branch.
+    assert plan['fabric_manager_packages'] == ['nvidia-fabricmanager-580', 'libnvidia-nscq-580']
     assert plan['apt_pin'] == {'branch': '580'}
+    assert plan['module_stream'] is None
+    assert plan['hold_packages'] == ['nvidia-driver-cuda', 'nvidia-kernel-open-dkms', 'nvidia-persistenced',
+                                     'nvidia-fabricmanager-580', 'libnvidia-nscq-580']
 
 
 def test_cuda_apt_repository_path_per_distribution_and_architecture():
     plan = plan_driver(node(os_name='ubuntu2204'), source='cuda', arch='aarch64')
-    assert plan['repository']['path'] == 'ubuntu2204/sbsa'
-    assert plan['packages'] == ['nvidia-driver-cuda', 'nvidia-kernel-open-dkms', 'nvidia-persistenced']
+    assert plan['repository'] == {'kind': 'cuda', 'distro': 'ubuntu2204', 'path': 'ubuntu2204/sbsa'}
+    plan = plan_driver(node(os_name='debian13', kernel='6.12.117+deb13-amd64'), source='cuda')
+    assert plan['repository'] == {'kind': 'cuda', 'distro': 'debian13', 'path': 'debian13/x86_64'}
 
 
-def test_rhel_family_uses_the_dnf_module_stream_of_the_branch():
+@pytest.mark.parametrize('gpu, branch, headless, expected', [
+    # Up to 580 NVIDIA's Ubuntu packages carry the branch in their names.
+    (H100, '580', True,
+     ['libnvidia-compute-580', 'nvidia-dkms-580-open', 'nvidia-utils-580', 'nvidia-compute-utils-580']),
+    (V100, '570', True, ['libnvidia-compute-570', 'nvidia-dkms-570', 'nvidia-utils-570', 'nvidia-compute-utils-570']),
+    (H100, '580', False, ['nvidia-open-580']),
+    (V100, '570', False, ['cuda-drivers-570']),
+    # From 590 on the branch is dropped (and held by the apt pin).
+    (H100, '590', True, ['libnvidia-compute', 'nvidia-dkms-open', 'nvidia-utils', 'nvidia-compute-utils']),
+    (T4, '590', True, ['libnvidia-compute', 'nvidia-dkms-open', 'nvidia-utils', 'nvidia-compute-utils']),
+    (H100, '590', False, ['nvidia-open']),
+])
+def test_ubuntu_from_the_cuda_repository_uses_ubuntu_style_names(gpu, branch, headless, expected):
+    plan = plan_driver(node(os_name='ubuntu2404', gpus=(gpu,)), source='cuda', branch=branch, headless=headless)
+    assert plan['packages'] == expected
+    assert plan['apt_pin'] == {'branch': branch}
+    assert plan['dkms'] is True
+    assert plan['headers_packages'] == ['linux-headers-6.8.0-45-generic']
+    assert plan['hold_packages'] == expected
+
+
+def test_ubuntu_from_the_cuda_repository_proprietary_modules_from_590():
+    plan = plan_driver(node(os_name='ubuntu2404', gpus=(T4,)), source='cuda', branch='590',
+                       kernel_modules='proprietary')
+    assert plan['packages'] == ['libnvidia-compute', 'nvidia-dkms', 'nvidia-utils', 'nvidia-compute-utils']
+    plan = plan_driver(node(os_name='ubuntu2404', gpus=(T4,)), source='cuda', branch='590',
+                       kernel_modules='proprietary', headless=False)
+    assert plan['packages'] == ['cuda-drivers']
+
+
+@pytest.mark.parametrize('os_name, branch, expected', [
+    ('ubuntu2404', '580', ['nvidia-fabricmanager-580', 'libnvidia-nscq-580']),
+    ('ubuntu2204', '570', ['nvidia-fabricmanager-570', 'libnvidia-nscq-570']),
+    ('ubuntu2404', '590', ['nvidia-fabricmanager', 'libnvidia-nscq']),
+    ('debian13', '590', ['nvidia-fabricmanager', 'libnvidia-nscq']),
+])
+def test_cuda_apt_fabric_manager_and_nscq_carry_the_branch_up_to_580(os_name, branch, expected):
+    plan = plan_driver(node(os_name=os_name, nvswitch=True), source='cuda', branch=branch)
+    assert plan['fabric_manager'] is True
+    assert plan['fabric_manager_packages'] == expected
+    assert plan['hold_packages'][-2:] == expected
+
+
+@pytest.mark.parametrize('branch, kernel_modules, headless, expected', [
+    ('580', 'open', True, ['nvidia-driver-cuda', 'nvidia-kernel-open-dkms', 'nvidia-persistenced']),
+    ('590', 'proprietary', True, ['nvidia-driver-cuda', 'nvidia-kernel-dkms', 'nvidia-persistenced']),
+    ('580', 'open', False, ['nvidia-open']),
+    ('570', 'proprietary', False, ['cuda-drivers']),
+])
+def test_debian_from_the_cuda_repository_keeps_debian_style_names(branch, kernel_modules, headless, expected):
+    plan = plan_driver(node(os_name='debian13', gpus=(T4,), kernel='6.12.117+deb13-amd64'), source='cuda',
+                       branch=branch, kernel_modules=kernel_modules, headless=headless)
+    assert plan['packages'] == expected
+    assert plan['apt_pin'] == {'branch': branch}
+
+
+def test_rhel_family_enables_the_module_stream_of_the_branch_then_installs_plain_packages():
     plan = plan_driver(node(os_name='rocky9', gpus=(H200,), kernel='5.14.0-427.13.1.el9_4.x86_64'))
     assert plan['source'] == 'cuda'
-    assert plan['packages'] == ['@nvidia-driver:580-open/ks']
+    assert plan['module_stream'] == 'nvidia-driver:580-open'
+    assert plan['packages'] == ['nvidia-driver-cuda', 'kmod-nvidia-open-dkms']
     assert plan['headers_packages'] == ['kernel-devel-5.14.0-427.13.1.el9_4.x86_64', 'kernel-headers']
-    assert plan['repository']['path'] == 'rhel9/x86_64'
-    plan = plan_driver(node(os_name='rocky9', gpus=(V100,)), branch='535', headless=False)
-    assert plan['packages'] == ['@nvidia-driver:535-dkms/default']
-    plan = plan_driver(node(os_name='rocky9', nvswitch=True))
-    assert plan['packages'] == ['@nvidia-driver:580-open/fm']
+    assert plan['repository'] == {'kind': 'cuda', 'distro': 'rhel9', 'path': 'rhel9/x86_64'}
+    assert plan['apt_pin'] is None
+    assert plan['fabric_manager_packages'] == []
+    assert plan['hold_packages'] == ['nvidia-driver*', 'kmod-nvidia*', 'nvidia-kmod*', 'nvidia-persistenced*',
+                                     'libnvidia-*']
+    assert not any(p.startswith('@') for p in plan['packages'])
+
+
+@pytest.mark.parametrize('os_name, gpu, branch, headless, expected', [
+    ('rocky9', V100, '535', True, ('nvidia-driver:535-dkms', ['nvidia-driver-cuda', 'kmod-nvidia-latest-dkms'])),
+    ('rocky9', H200, '580', False, ('nvidia-driver:580-open', ['nvidia-open'])),
+    ('rocky9', V100, '570', False, ('nvidia-driver:570-dkms', ['cuda-drivers'])),
+    ('alma8', T4, '550', True, ('nvidia-driver:550-dkms', ['nvidia-driver-cuda', 'kmod-nvidia-latest-dkms'])),
+    ('alma8', B200, '590', True, ('nvidia-driver:590-open', ['nvidia-driver-cuda', 'kmod-nvidia-open-dkms'])),
+])
+def test_rhel_family_stream_and_packages_per_branch_and_flavour(os_name, gpu, branch, headless, expected):
+    plan = plan_driver(node(os_name=os_name, gpus=(gpu,), kernel='4.18.0-553.el8_10.x86_64'), branch=branch,
+                       headless=headless)
+    assert (plan['module_stream'], plan['packages']) == expected
+    assert plan['dkms'] is True
+
+
+def test_rhel_family_full_driver_holds_its_meta_package():
+    plan = plan_driver(node(os_name='rocky9', gpus=(H200,)), headless=False)
+    assert 'nvidia-open*' in plan['hold_packages']
+    plan = plan_driver(node(os_name='rocky9', gpus=(V100,)), headless=False)
+    assert 'cuda-drivers*' in plan['hold_packages']
+    assert 'nvidia-open*' not in plan['hold_packages']
+
+
+@pytest.mark.parametrize('branch, expected', [
+    # NVIDIA renamed both RPMs at 580 (NVIDIA/gpu-driver-container rhel9/install.sh).
+    ('580', ['nvidia-fabricmanager', 'libnvidia-nscq']),
+    ('590', ['nvidia-fabricmanager', 'libnvidia-nscq']),
+    ('570', ['nvidia-fabric-manager', 'libnvidia-nscq-570']),
+    ('535', ['nvidia-fabric-manager', 'libnvidia-nscq-535']),
+])
+def test_rhel_family_fabric_manager_names_per_branch(branch, expected):
+    plan = plan_driver(node(os_name='rocky9', gpus=(H200,), nvswitch=True), branch=branch, kernel_modules='open')
+    assert plan['fabric_manager_packages'] == expected
+    assert plan['hold_packages'][-2:] == ['nvidia-fabric*manager*', 'libnvidia-nscq*']
+    # The stream and packages do not change with Fabric Manager (no "fm" profile any more).
+    assert plan['module_stream'] == 'nvidia-driver:{0}-open'.format(branch)
+    assert plan['packages'] == ['nvidia-driver-cuda', 'kmod-nvidia-open-dkms']
 
 
 def test_rhel_family_has_no_distribution_driver():
@@ -222,3 +328,39 @@ def test_dkms_failure_without_a_compiler_error_still_names_package_and_kernel():
     log = 'Error! Bad return status for module build on kernel: 6.12'
     line = dkms_failure_summary(log, 'nvidia-kernel-dkms', '6.12')
     assert line.startswith('nvidia-kernel-dkms does not build against kernel 6.12: Error! Bad return status')
+
+
+ROLE = Path(__file__).resolve().parents[4] / 'roles' / 'driver'
+
+
+def _role_defaults():
+    defaults = yaml.safe_load((ROLE / 'defaults' / 'main.yml').read_text())
+    specs = yaml.safe_load((ROLE / 'meta' / 'argument_specs.yml').read_text())
+    return defaults, specs['argument_specs']['main']['options']
+
+
+def test_role_pins_nvidia_cuda_signing_keys_per_apt_directory():
+    defaults, options = _role_defaults()
+    # NVIDIA/cuda-repo-management README and SIGNATURES.md: debian13 is signed
+    # by the Kitmaker key 8793F200, the other apt directories by 3bf863cc.
+    cudatools = {'file': '3bf863cc.pub', 'fingerprint': 'EB693B3035CD5710E231E123A4B469963BF863CC'}
+    assert defaults['nvidia_driver_cuda_apt_keys'] == {
+        'ubuntu2204': cudatools,
+        'ubuntu2404': cudatools,
+        'debian12': cudatools,
+        'debian13': {'file': '8793F200.pub', 'fingerprint': '02182E60104FCDC26EAE1B8597A5D4CB8793F200'},
+    }
+    assert options['nvidia_driver_cuda_apt_keys']['type'] == 'dict'
+    assert options['nvidia_driver_cuda_apt_keys']['default'] == defaults['nvidia_driver_cuda_apt_keys']
+    apt_directories = {d for (family, _major), d in CUDA_REPO_DISTROS.items() if family != 'redhat'}
+    assert set(defaults['nvidia_driver_cuda_apt_keys']) == apt_directories
+    assert 'nvidia_driver_cuda_apt_key_file' not in defaults
+    assert 'nvidia_driver_cuda_apt_key_fingerprint' not in defaults
+
+
+def test_role_pins_the_cuda_rpm_signing_key():
+    defaults, options = _role_defaults()
+    # NVIDIA/cuda-repo-management SIGNATURES.md: "610C 7B14 E068 A878 070D A4E9 9CD0 A493 D42D 0685".
+    assert defaults['nvidia_driver_cuda_rpm_key_file'] == 'D42D0685.pub'
+    assert defaults['nvidia_driver_cuda_rpm_key_fingerprint'] == '610C7B14E068A878070DA4E99CD0A493D42D0685'
+    assert options['nvidia_driver_cuda_rpm_key_fingerprint']['default'] == '610C7B14E068A878070DA4E99CD0A493D42D0685'
