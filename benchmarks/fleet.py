@@ -126,6 +126,12 @@ class PlaybookRun:
     def failed(self):
         return self.total("failures") + self.total("unreachable")
 
+    def tasks_per_host(self):
+        """Task results per host (ok, changed or skipped; what each host went through), as a mean."""
+        if not self.stats:
+            return 0.0
+        return sum(host.get("ok", 0) + host.get("skipped", 0) for host in self.stats.values()) / len(self.stats)
+
     def changed_tasks(self):
         """'host: task name' of every changed result, to say what a re-run changed."""
         found = []
@@ -176,6 +182,7 @@ def node_stage_twice(workdir, count, forks=10, baseline=True):
     runs = {}
     if baseline:
         runs["baseline"] = run_playbook("baseline.yml", inventory, env)
+        runs["controller"] = run_playbook("controller-task.yml", inventory, env)
     runs["first"] = run_playbook("node-stage.yml", inventory, env)
     runs["rerun"] = run_playbook("node-stage.yml", inventory, env)
     for run in runs.values():
@@ -265,13 +272,14 @@ def render(rows, transforms, *, info, command, forks, when):
         "shown (each run on a freshly built fleet: baseline, node stage, node stage again).",
         "",
         "| N hosts | runs | first run (s) | re-run (s) | baseline ping (s) | re-run / baseline (medians) "
-        "| changed tasks in re-run | load average before (1/5/15 min) | load average after |",
-        "|---:|---:|---:|---:|---:|---:|---:|---|---|",
+        "| changed tasks in re-run | tasks per host in re-run | one controller-side task (s) "
+        "| load average before (1/5/15 min) | load average after |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---|",
     ]
     for row in rows:
         lines.append(
-            "| {n} | {repeat} | {first:.1f} | {rerun:.1f} | {baseline:.1f} | {ratio:.2f} | {changed} | {load_before} "
-            "| {load_after} |".format(**row)
+            "| {n} | {repeat} | {first:.1f} | {rerun:.1f} | {baseline:.1f} | {ratio:.2f} | {changed} "
+            "| {tasks_per_host:.0f} | {controller:.1f} | {load_before} | {load_after} |".format(**row)
         )
     if transforms:
         lines += [
@@ -361,27 +369,30 @@ def main(argv=None):
                     flush=True,
                 )
         for count, repeat in [] if args.skip_fleet else zip(sizes, repeats):
-            samples = {"first": [], "rerun": [], "baseline": [], "changed": []}
+            samples = {"first": [], "rerun": [], "baseline": [], "controller": [], "changed": [], "tasks": []}
             load_before = load_average()
             for attempt in range(repeat):
                 runs = node_stage_twice(workdir / f"n{count}-{attempt}", count, forks=args.forks)
-                for key in ("first", "rerun", "baseline"):
+                for key in ("first", "rerun", "baseline", "controller"):
                     samples[key].append(runs[key].wall_s)
                 samples["changed"].append(runs["rerun"].changed)
+                samples["tasks"].append(runs["rerun"].tasks_per_host())
                 print(
                     f"N={count} run {attempt + 1}: first {runs['first'].wall_s:.1f} s "
                     f"(changed {runs['first'].changed}), re-run {runs['rerun'].wall_s:.1f} s "
                     f"(changed {runs['rerun'].changed}), baseline {runs['baseline'].wall_s:.1f} s, "
+                    f"one controller-side task {runs['controller'].wall_s:.1f} s, "
                     f"load {load_average()}",
                     flush=True,
                 )
                 shutil.rmtree(workdir / f"n{count}-{attempt}", ignore_errors=True)
-            row = {key: statistics.median(values) for key, values in samples.items() if key != "changed"}
+            row = {key: statistics.median(values) for key, values in samples.items() if key not in ("changed", "tasks")}
             row.update(
                 n=count,
                 repeat=repeat,
                 ratio=row["rerun"] / row["baseline"],
                 changed=max(samples["changed"]),
+                tasks_per_host=statistics.median(samples["tasks"]),
                 load_before=load_before,
                 load_after=load_average(),
             )
