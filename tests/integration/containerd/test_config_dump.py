@@ -9,7 +9,6 @@ scripts/fetch-containerd.sh (.cache/containerd/<version>/containerd).
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import pathlib
 import subprocess
@@ -19,6 +18,7 @@ import textwrap
 import pytest
 import tomlkit
 import tomllib
+from ansible_run import run_first_task
 
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
     CRI_PLUGINS,
@@ -222,29 +222,7 @@ def run_playbook(tmp_path, version, state="present", check=False, extra=None):
         "ansible_python_interpreter": sys.executable,
         **(extra or {}),
     }
-    cmd = [
-        str(pathlib.Path(sys.executable).parent / "ansible-playbook"),
-        "-i",
-        "localhost,",
-        "-c",
-        "local",
-        "-e",
-        json.dumps(args),
-        str(playbook),
-    ]
-    if check:
-        cmd += ["--check", "--diff"]
-    env = dict(
-        os.environ,
-        ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-        ANSIBLE_NOCOLOR="1",
-    )
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
-    assert proc.stdout, proc.stderr
-    report = json.loads(proc.stdout)
-    tasks = report["plays"][0]["tasks"]
-    return tasks[0]["hosts"]["localhost"]
+    return run_first_task(playbook, args, check=check)
 
 
 @pytest.mark.parametrize("version", ["1.7.24", "2.1.9"])

@@ -13,76 +13,22 @@ against the tables the inputs hold, in the shapes CRI-O documents and ships
 
 from __future__ import annotations
 
-import json
 import os
 import pathlib
-import subprocess
 import sys
 import textwrap
 
 import tomllib
+from ansible_run import run_first_task
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
-# The drop-in CRI-O's packages (1.28 and later) install: crun as default, runc next to it.
-PACKAGED_10_CRIO = """\
-[crio.image]
-signature_policy = "/etc/crio/policy.json"
+# The drop-in CRI-O's packages (1.28 and later) install (crun as default, runc next to it), and a
+# crio.conf as `crio config` prints it: the unit tests' fixtures.
+CRIO_FIXTURES = ROOT / "tests" / "unit" / "fixtures" / "crio"
+PACKAGED_10_CRIO = (CRIO_FIXTURES / "10-crio.conf").read_text()
+CRIO_CONF = (CRIO_FIXTURES / "crio.conf").read_text()
 
-[crio.runtime]
-default_runtime = "crun"
-
-[crio.runtime.runtimes.crun]
-runtime_path = "/usr/libexec/crio/crun"
-runtime_root = "/run/crun"
-monitor_path = "/usr/libexec/crio/conmon"
-allowed_annotations = [
-    "io.containers.trace-syscall",
-]
-
-[crio.runtime.runtimes.runc]
-runtime_path = "/usr/libexec/crio/runc"
-runtime_root = "/run/runc"
-monitor_path = "/usr/libexec/crio/conmon"
-"""
-
-# A crio.conf as `crio config` prints it: every option commented out but the runc table.
-CRIO_CONF = """\
-# The CRI-O configuration file specifies all of the available configuration
-# options and command-line flags for the crio(8) OCI Kubernetes Container Runtime
-# daemon, but in a TOML format that can be more easily modified and versioned.
-[crio]
-
-# root = "/var/lib/containers/storage"
-
-[crio.api]
-
-# listen = "/var/run/crio/crio.sock"
-
-[crio.runtime]
-
-# default_runtime = "runc"
-
-[crio.runtime.runtimes.runc]
-runtime_path = ""
-runtime_type = "oci"
-runtime_root = "/run/runc"
-runtime_config_path = ""
-monitor_path = ""
-monitor_cgroup = "system.slice"
-monitor_env = [
-\t"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-]
-allowed_annotations = [
-\t"io.containers.trace-syscall",
-]
-privileged_without_host_devices = false
-
-[crio.image]
-# pause_image = "registry.k8s.io/pause:3.10"
-"""
-
-# In a subfolder of crio.conf.d, sorted before 99-nvidia.toml: makes runc CRI-O's default.
 RUNC_DEFAULT = '[crio.runtime]\ndefault_runtime = "runc"\n'
 
 # Sorted after the module's drop-in and defining the same handler: CRI-O uses this table, the module warns.
@@ -159,29 +105,7 @@ class Tree:
             "ansible_python_interpreter": sys.executable,
             **extra,
         }
-        cmd = [
-            str(pathlib.Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            "localhost,",
-            "-c",
-            "local",
-            "-e",
-            json.dumps(variables),
-            str(playbook),
-        ]
-        if check:
-            cmd += ["--check", "--diff"]
-        env = dict(
-            os.environ,
-            ANSIBLE_CONFIG=str(ROOT / "ansible.cfg"),
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_NOCOLOR="1",
-            ANSIBLE_LOCAL_TEMP=str(self.tmp / "ansible-local"),
-        )
-        proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT, check=False, timeout=300)
-        assert proc.stdout, proc.stderr
-        report = json.loads(proc.stdout)
-        return report["plays"][0]["tasks"][0]["hosts"]["localhost"]
+        return run_first_task(playbook, variables, check=check, local_temp=self.tmp / "ansible-local")
 
 
 def handler(text: str, name: str = "nvidia") -> dict:

@@ -10,6 +10,7 @@ and the 10-crio.conf drop-in of its packages (crun as default, runc next to it).
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import pytest
 import tomlkit
@@ -29,69 +30,11 @@ PRESENT = CrioRuntimeOptions()
 ABSENT = CrioRuntimeOptions(state="absent")
 RUNTIME_PATH = PRESENT.runtime_path
 
-# The drop-in CRI-O's packages (1.28 and later) install.
-PACKAGED_10_CRIO = """\
-[crio.image]
-signature_policy = "/etc/crio/policy.json"
-
-[crio.runtime]
-default_runtime = "crun"
-
-[crio.runtime.runtimes.crun]
-runtime_path = "/usr/libexec/crio/crun"
-runtime_root = "/run/crun"
-monitor_path = "/usr/libexec/crio/conmon"
-allowed_annotations = [
-    "io.containers.trace-syscall",
-]
-
-[crio.runtime.runtimes.runc]
-runtime_path = "/usr/libexec/crio/runc"
-runtime_root = "/run/runc"
-monitor_path = "/usr/libexec/crio/conmon"
-"""
-
-# A crio.conf as `crio config` prints it: every option commented out but the runtime table.
-CRIO_CONF = """\
-# The CRI-O configuration file specifies all of the available configuration
-# options and command-line flags for the crio(8) OCI Kubernetes Container Runtime
-# daemon, but in a TOML format that can be more easily modified and versioned.
-[crio]
-
-# Path to the "root directory".
-# root = "/var/lib/containers/storage"
-
-[crio.api]
-
-# Path to AF_LOCAL socket on which CRI-O will listen.
-# listen = "/var/run/crio/crio.sock"
-
-[crio.runtime]
-
-# default_runtime is the _name_ of the OCI runtime to be used as the default.
-# default_runtime = "runc"
-
-# conmon_cgroup = "pod"
-
-[crio.runtime.runtimes.runc]
-runtime_path = ""
-runtime_type = "oci"
-runtime_root = "/run/runc"
-runtime_config_path = ""
-monitor_path = ""
-monitor_cgroup = "system.slice"
-monitor_exec_cgroup = ""
-monitor_env = [
-\t"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-]
-allowed_annotations = [
-\t"io.containers.trace-syscall",
-]
-privileged_without_host_devices = false
-
-[crio.image]
-# pause_image = "registry.k8s.io/pause:3.10"
-"""
+# The drop-in CRI-O's packages (1.28 and later) install, and a crio.conf as
+# `crio config` prints it (every option commented out but the runtime table).
+CRIO_FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "crio"
+PACKAGED_10_CRIO = (CRIO_FIXTURES / "10-crio.conf").read_text()
+CRIO_CONF = (CRIO_FIXTURES / "crio.conf").read_text()
 
 KATA_DEFAULT = """\
 [crio.runtime]
