@@ -377,9 +377,14 @@ def _add_key(container: Any, key: str, item: Item) -> None:
     body = getattr(body, "body", body)
     tables = [v for dummy, v in (body or []) if isinstance(v, Table)]
     indents = [t.trivia.indent for t in tables]
+    # The new line is indented like the table's last key, as containerd's own files are.
+    keys = [v for k, v in (body or []) if k is not None and not isinstance(v, (Table, AoT, OutOfOrderTableProxy))]
+    indent = keys[-1].trivia.indent.rpartition("\n")[2] if keys else ""
     container[key] = item
-    for table, indent in zip(tables, indents):
-        table.trivia.indent = indent
+    for table, table_indent in zip(tables, indents):
+        table.trivia.indent = table_indent
+    if indent.strip(" \t") == "":
+        _raw(container, key).trivia.indent = indent
 
 
 def _body(container: Any) -> list:

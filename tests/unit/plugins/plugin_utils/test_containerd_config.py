@@ -110,6 +110,26 @@ def test_cdi_only_mode_turns_on_cdi_and_adds_no_runtime_then_absent_restores_the
     assert absent.config_text == text
 
 
+@pytest.mark.parametrize("indent", ["", "  ", "\t"])
+def test_a_key_added_to_an_existing_table_is_indented_like_its_neighbours(indent):
+    text = (
+        "version = 2\n"
+        '[plugins."io.containerd.grpc.v1.cri"]\n'
+        f'{indent}sandbox_image = "registry.k8s.io/pause:3.10"\n'
+        f"{indent}max_concurrent_downloads = 3\n"
+        "\n"
+        '[plugins."io.containerd.grpc.v1.cri".containerd]\n'
+        f'{indent}snapshotter = "overlayfs"\n'
+    )
+    options = RuntimeOptions(runtime_name="", enable_cdi=True, set_as_default=False)
+    present = configure(text, None, options, "1.7.24")
+    [added] = [line for line in present.config_text.splitlines() if "enable_cdi" in line]
+    assert added.startswith(f"{indent}enable_cdi = true")
+    assert cri_of(present.config_text, 2)["enable_cdi"] is True
+    assert not configure(present.config_text, None, options, "1.7.24").changed
+    assert configure(present.config_text, None, absent_of(options), "1.7.24").config_text == text
+
+
 @pytest.mark.parametrize("version", sorted(DEFAULTS))
 def test_absent_after_present_restores_real_default_config_byte_for_byte(version):
     options = RuntimeOptions(set_as_default=True, enable_cdi=version != "1.6.20")
