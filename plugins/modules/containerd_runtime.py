@@ -48,8 +48,8 @@ description:
     C(# added by kubegpu.nvidia.containerd_runtime) or C(# set by kubegpu.nvidia.containerd_runtime), the
     latter followed by the original value after C(was:); that is how O(state=absent) gives the original
     line back.
-  - The TOML is read from the node, computed on the controller (the controller needs the Python package
-    C(tomlkit)) and written with C(ansible.builtin.copy)'s machinery (atomic move, O(backup), C(validate)).
+  - The TOML is read from the node (both files and containerd's version, in one module run), computed on
+    the controller (the controller needs the Python package C(tomlkit)) and written with C(ansible.builtin.copy)'s machinery (atomic move, O(backup), C(validate)).
     The node needs nothing beyond Python's standard library.
 options:
   path:
@@ -113,8 +113,8 @@ options:
   validate:
     description:
       - Run the node's containerd parser (C(containerd -c FILE config dump)) on each candidate file before it
-        replaces the old one, when C(containerd) is on the node's C(PATH). A rejected candidate leaves the
-        file untouched and fails the task.
+        replaces the old one, when the node has a C(containerd) binary (on its C(PATH) or in an C(sbin)
+        directory); that binary is used. A rejected candidate leaves the file untouched and fails the task.
     type: bool
     default: true
   containerd_version:

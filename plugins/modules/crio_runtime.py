@@ -66,7 +66,7 @@ options:
   set_as_default:
     description:
       - Also set C(crio.runtime.default_runtime) to O(runtime_name) in O(drop_in), so every pod uses it.
-      - Fails when O(runtime_path) does not exist on the node (checked with C(stat)), since CRI-O does not
+      - Fails when O(runtime_path) does not exist on the node (checked on the node), since CRI-O does not
         start with a default handler whose binary is missing.
       - V(false) does not remove a default set by an earlier run; O(state=absent) does.
     type: bool
