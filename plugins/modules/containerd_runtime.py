@@ -49,7 +49,8 @@ description:
     latter followed by the original value after C(was:); that is how O(state=absent) gives the original
     line back.
   - The TOML is read from the node (both files and containerd's version, in one module run), computed on
-    the controller (the controller needs the Python package C(tomlkit)) and written with C(ansible.builtin.copy)'s machinery (atomic move, O(backup), C(validate)).
+    the controller (the controller needs the Python package C(tomlkit)) and written with
+    C(ansible.builtin.copy)'s machinery (atomic move, O(backup), C(validate)).
     The node needs nothing beyond Python's standard library.
 options:
   path:
