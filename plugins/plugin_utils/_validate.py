@@ -11,20 +11,25 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _pod_status
+
+# Shared with the rollout diagnosis (_rollout): how a pod's status and events are read.
+IMAGE_PULL_REASONS = _pod_status.IMAGE_PULL_REASONS
+_RUNTIME_MISSING = _pod_status.RUNTIME_MISSING
+_RUNTIMECLASS_MISSING = _pod_status.RUNTIMECLASS_MISSING
+_CDI_UNRESOLVABLE = _pod_status.CDI_UNRESOLVABLE
+_NVML = _pod_status.NVML
+_statuses = _pod_status.container_statuses
+_state_texts = _pod_status.state_texts
+_event_texts = _pod_status.event_texts
+_first_line = _pod_status.first_line
+_tail = _pod_status.tail
+_find = _pod_status.find_first
+
 # nvidia-smi -L: "GPU 0: NVIDIA H200 (UUID: GPU-f7c9...)"; MIG devices are indented below their GPU.
 _GPU_LINE = re.compile(r'^GPU\s+(?P<index>\d+):\s+(?P<name>.*?)\s+\(UUID:\s+(?P<uuid>GPU-[0-9A-Fa-f-]+)\)\s*$')
 _MIG_LINE = re.compile(r'^\s+MIG\s+(?P<profile>\S+)\s+Device\s+(?P<index>\d+):\s+\(UUID:\s+(?P<uuid>MIG-[^)\s]+)\)\s*$')
 
-IMAGE_PULL_REASONS = ('ErrImagePull', 'ImagePullBackOff', 'InvalidImageName', 'ErrImageNeverPull')
-
-# Each rule: id, the pattern that proves it (searched in events, statuses and the log), one-line cause.
-_RUNTIME_MISSING = re.compile(r'no runtime for "?(?P<handler>[\w.-]+)"? is configured')
-_RUNTIMECLASS_MISSING = re.compile(r'RuntimeClass "?(?P<name>[\w.-]+)"? not found')
-_CDI_UNRESOLVABLE = re.compile(r'unresolvable CDI devices?:?\s*(?P<devices>[^\n;]*)', re.IGNORECASE)
-_NVML = re.compile(
-    r'(Failed to initialize NVML[^\n]*|NVML: Unknown error[^\n]*|'
-    r"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver[^\n]*|"
-    r'Driver/library version mismatch[^\n]*|CUDA driver version is insufficient[^\n]*)')
 # The scheduler says "Insufficient"; the kubelet, admitting a pod bound to it directly, says "OutOf".
 _INSUFFICIENT = re.compile(r'(?:Insufficient |OutOf)(?P<resource>nvidia\.com/[\w.-]+)')
 
@@ -82,52 +87,16 @@ def parse_nvidia_smi_list(text):
     return gpus
 
 
-def _statuses(pod):
-    status = pod.get('status') or {}
-    return (status.get('initContainerStatuses') or []) + (status.get('containerStatuses') or [])
 
 
-def _state_texts(pod):
-    """Messages from the pod's conditions and its containers' waiting/terminated states."""
-    texts = []
-    status = pod.get('status') or {}
-    for cond in status.get('conditions') or []:
-        if cond.get('message'):
-            texts.append(cond['message'])
-    for key in ('reason', 'message'):
-        if status.get(key):
-            texts.append(status[key])
-    for cstatus in _statuses(pod):
-        for key in ('waiting', 'terminated'):
-            state = (cstatus.get('state') or {}).get(key) or {}
-            if state.get('message'):
-                texts.append(state['message'])
-        last = (cstatus.get('lastState') or {}).get('terminated') or {}
-        if last.get('message'):
-            texts.append(last['message'])
-    return texts
 
 
-def _event_texts(events):
-    ordered = sorted(events or [], key=lambda e: str(e.get('lastTimestamp') or e.get('eventTime') or ''))
-    return ['{0}: {1}'.format(e.get('reason') or 'Event', e.get('message') or '') for e in ordered if e.get('message')]
 
 
-def _first_line(text):
-    return (text or '').strip().splitlines()[0] if (text or '').strip() else ''
 
 
-def _tail(text, count=10):
-    lines = [line for line in (text or '').splitlines() if line.strip()]
-    return lines[-count:]
 
 
-def _find(pattern, texts):
-    for text in texts:
-        match = pattern.search(text or '')
-        if match:
-            return match, text
-    return None, None
 
 
 def _exit_codes(pod):

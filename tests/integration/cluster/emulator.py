@@ -44,6 +44,7 @@ CORE = {
     'v1/events': ('Event', True, set()),
     'v1/configmaps': ('ConfigMap', True, set()),
     'apps/v1/daemonsets': ('DaemonSet', True, {'status'}),
+    'apps/v1/deployments': ('Deployment', True, {'status'}),
     'node.k8s.io/v1/runtimeclasses': ('RuntimeClass', False, set()),
     'networking.k8s.io/v1/networkpolicies': ('NetworkPolicy', True, set()),
     'nvidia.com/v1/clusterpolicies': ('ClusterPolicy', False, {'status'}),

@@ -26,6 +26,7 @@ from emulator import EmulatorThread  # noqa: E402
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
 STATES = yaml.safe_load((REPO / 'tests/unit/fixtures/validate/pod_states.yml').read_text())
+STATES_ROLLOUT = yaml.safe_load((REPO / 'tests/unit/fixtures/rollout/device_plugin.yml').read_text())
 OTHER_TAINT = {'key': 'example.com/dedicated', 'value': 'ml', 'effect': 'PreferNoSchedule'}
 
 
@@ -90,6 +91,9 @@ def test_emulator_cluster_stage_labels_nodes_applies_the_plugin_and_a_second_run
         container = daemonset['spec']['template']['spec']['containers'][0]
         envs = {e['name']: e['value'] for e in container['env']}
         assert envs['DEVICE_LIST_STRATEGY'] == 'cdi-cri'
+        # In cdi mode a node without the driver falls back to envvar and runs, serving no GPUs.
+        assert container['command'] == ['/bin/sh', '-c']
+        assert container['args'][0].rstrip().endswith('exec nvidia-device-plugin')
         assert envs['NVIDIA_DRIVER_ROOT'] == '/usr/local/nvidia'
         assert container['image'] == 'nvcr.io/nvidia/k8s-device-plugin:v0.20.0'
         assert 'runtimeClassName' not in daemonset['spec']['template']['spec']
@@ -152,6 +156,32 @@ def test_emulator_node_not_advertising_its_gpus_fails_naming_it(env):
         msg = task(run, 'Fail unless every GPU node advertises its GPUs')['msg']
         assert 'gpu-b: nvidia.com/gpu absent expected 1 (not advertised yet)' in msg
         assert 'gpu-a' not in msg.split(':', 1)[1].replace('gpu-b', '')
+
+
+def test_emulator_device_plugin_not_rolled_out_fails_with_a_line_per_node(env):
+    nodes = ['gpu-a', 'gpu-b']
+    log = STATES_ROLLOUT['logs']['nvidia-device-plugin-daemonset-8wz2m']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}, ready_nodes=1) as cluster:
+        def crash_looping_plugin(emulator):
+            name = 'nvidia-device-plugin-daemonset-8wz2m'
+            pod = next(p for p in STATES_ROLLOUT['pods'] if p['metadata']['name'] == name)
+            emulator.objects[kmock.resource('v1/pods'), 'kube-system', name] = pod
+            emulator.logs['kube-system', name] = log
+            for event in STATES_ROLLOUT['events']:
+                emulator.objects[kmock.resource('v1/events'), 'kube-system', event['metadata']['name']] = event
+        cluster.call(crash_looping_plugin)
+        extra = {'emulated_nodes': nodes, 'device_plugin_wait_timeout': 1, 'device_plugin_wait_delay': 1}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        assert code == 2
+        msg = task(run, 'Fail with what each node shows')['msg']
+        assert msg[0].startswith('DaemonSet kube-system/nvidia-device-plugin-daemonset: not ready: 1 of 1 pods ready')
+        assert 'scheduled on 1 of the 2 expected nodes' in msg[0]
+        gpu_b = next(line for line in msg if line.startswith('gpu-b: pod nvidia-device-plugin-daemonset-8wz2m'))
+        assert 'CrashLoopBackOff (6 restarts, last exit code 1 Error)' in gpu_b
+        assert 'BackOff (x27)' in gpu_b
+        assert 'cdi_needs_nvml' in gpu_b
+        logs = task(run, 'Read the log tail of each device plugin pod in trouble')['results']
+        assert [r['item']['pod'] for r in logs] == ['nvidia-device-plugin-daemonset-8wz2m']
 
 
 def test_emulator_refuses_the_device_plugin_next_to_the_gpu_operator(env):
@@ -229,9 +259,20 @@ def leaves(values, prefix=''):
             yield path
 
 
+def operator_deployment(emulator, ready=True):
+    status = ({'observedGeneration': 1, 'replicas': 1, 'readyReplicas': 1, 'availableReplicas': 1, 'updatedReplicas': 1}
+              if ready else {'observedGeneration': 1, 'replicas': 1, 'unavailableReplicas': 1, 'updatedReplicas': 1})
+    emulator.objects[kmock.resource('apps/v1/deployments'), 'gpu-operator', 'gpu-operator'] = {
+        'apiVersion': 'apps/v1', 'kind': 'Deployment',
+        'metadata': {'name': 'gpu-operator', 'namespace': 'gpu-operator', 'generation': 1},
+        'spec': {'replicas': 1, 'selector': {'matchLabels': {'app': 'gpu-operator'}}},
+        'status': status}
+
+
 def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is_awaited(env, tmp_path):
     with EmulatorThread(nodes=['gpu-a']) as cluster:
         def operator_ready(emulator):
+            operator_deployment(emulator)
             emulator.objects[kmock.resource('nvidia.com/v1/clusterpolicies'), None, 'cluster-policy'] = {
                 'apiVersion': 'nvidia.com/v1', 'kind': 'ClusterPolicy', 'metadata': {'name': 'cluster-policy'},
                 'status': {'state': 'ready'}}
@@ -268,6 +309,7 @@ def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is
 def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
     with EmulatorThread(nodes=['gpu-a']) as cluster:
         def operator_notready(emulator):
+            operator_deployment(emulator)
             emulator.objects[kmock.resource('nvidia.com/v1/clusterpolicies'), None, 'cluster-policy'] = {
                 'apiVersion': 'nvidia.com/v1', 'kind': 'ClusterPolicy', 'metadata': {'name': 'cluster-policy'},
                 'status': {'state': 'notReady'}}
@@ -277,7 +319,38 @@ def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
                 'status': {'desiredNumberScheduled': 0, 'numberReady': 0, 'updatedNumberScheduled': 0,
                            'observedGeneration': 1}}
         cluster.call(operator_notready)
-        code, run = play(env, cluster, 'operator_flow.yml', {'gpu_operator_wait_timeout': 2})
+        code, run = play(env, cluster, 'operator_flow.yml',
+                         {'gpu_operator_wait_timeout': 2, 'gpu_operator_wait_delay': 1})
         assert code == 2
-        failure = task(run, "Fail unless the operator's validator succeeded on every GPU node")['msg']
-        assert "ClusterPolicy state is 'notReady'" in failure
+        failure = task(run, 'Fail with what the operator and its validator show')['msg']
+        assert failure[0] == "The GPU Operator did not validate the nodes: ClusterPolicy state is 'notReady'"
+        assert failure[1].startswith('Deployment gpu-operator/gpu-operator: rolled out')
+        validator = failure.index(next(line for line in failure if line.startswith('DaemonSet ')))
+        assert 'scheduled on 0 of the 1 expected nodes' in failure[validator]
+        assert failure[validator + 1].startswith('gpu-a: no pod: ')
+
+
+def test_emulator_gpu_operator_not_running_is_explained_and_the_rest_not_awaited(env):
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        def operator_pending(emulator):
+            operator_deployment(emulator, ready=False)
+            emulator.objects[kmock.resource('v1/pods'), 'gpu-operator', 'gpu-operator-7d9f8b6c5d-2lqkp'] = {
+                'apiVersion': 'v1', 'kind': 'Pod',
+                'metadata': {'name': 'gpu-operator-7d9f8b6c5d-2lqkp', 'namespace': 'gpu-operator',
+                             'labels': {'app': 'gpu-operator', 'pod-template-hash': '7d9f8b6c5d'}},
+                'spec': {'nodeName': 'gpu-a', 'containers': [{'name': 'gpu-operator', 'image': 'gpu-operator'}]},
+                'status': {'phase': 'Pending', 'containerStatuses': [{
+                    'name': 'gpu-operator', 'ready': False, 'restartCount': 0, 'image': 'gpu-operator',
+                    'state': {'waiting': {
+                        'reason': 'ImagePullBackOff',
+                        'message': 'Back-off pulling image "nvcr.io/nvidia/gpu-operator:v25.10.0"'}}}]}}
+        cluster.call(operator_pending)
+        code, run = play(env, cluster, 'operator_flow.yml',
+                         {'gpu_operator_wait_timeout': 1, 'gpu_operator_wait_delay': 1})
+        assert code == 2
+        assert task(run, 'Wait for the ClusterPolicy to report ready').get('skipped') is True
+        failure = task(run, 'Fail with what the operator and its validator show')['msg']
+        assert failure[0].endswith('(not awaited: the operator is not running)')
+        assert failure[1].startswith('Deployment gpu-operator/gpu-operator: not ready')
+        pod_line = next(line for line in failure if line.startswith('gpu-a: pod gpu-operator-7d9f8b6c5d-2lqkp'))
+        assert 'ImagePullBackOff' in pod_line and 'image_pull' in pod_line
