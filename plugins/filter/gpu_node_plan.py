@@ -6,17 +6,11 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._validate_nodes import NodePlanError, node_plan
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._validate_nodes import NodePlanError, node_plan, plan_hosts
 
 
-def gpu_node_plan(hosts_vars, default_mode='cdi', stack='device_plugin'):
-    hosts = []
-    for host_vars in hosts_vars or []:
-        hosts.append({'host': host_vars.get('inventory_hostname'), 'vars': {
-            'ansible_facts': host_vars.get('ansible_facts') or {},
-            'kubegpu_node_name': host_vars.get('kubegpu_node_name'),
-            'kubegpu_runtime_mode': host_vars.get('kubegpu_runtime_mode'),
-        }})
+def gpu_node_plan(hosts_vars, default_mode='', stack='device_plugin'):
+    hosts = plan_hosts(hosts_vars)
     try:
         return node_plan(hosts, default_mode=default_mode, stack=stack)
     except NodePlanError as exc:

@@ -9,7 +9,8 @@ and never detect anything again.
 
 from __future__ import annotations
 
-MODES = ('cdi', 'runtime')
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_mode import RuntimeModeError, host_runtime
+
 STACKS = ('device_plugin', 'gpu_operator')
 
 
@@ -17,22 +18,40 @@ class NodePlanError(ValueError):
     """A host's variables do not allow a plan (facts missing, unknown mode)."""
 
 
-def _runtime_of(facts):
-    runtimes = facts.get('runtimes') or {}
-    for name in ('containerd', 'crio'):
-        info = runtimes.get(name) or {}
-        if info.get('installed'):
-            return name + (' ' + info['version'] if info.get('version') else '')
-    return None
+# What the plan reads of a host's variables: its facts, its node name, the node
+# stage's runtime decision and the request that decision is made from.
+HOST_VARS = ('kubegpu_node_name', 'kubegpu_node_runtime', 'kubegpu_runtime_mode', 'container_runtime_mode',
+             'container_runtime_name', 'container_runtime_containerd_version')
 
 
-def node_plan(hosts, default_mode='cdi', stack='device_plugin'):
+def plan_hosts(hosts_vars):
+    """node_plan's ``hosts`` from inventory hosts' variables (``hostvars`` entries)."""
+    hosts = []
+    for host_vars in hosts_vars or []:
+        picked = {'ansible_facts': host_vars.get('ansible_facts') or {}}
+        picked.update((name, host_vars.get(name)) for name in HOST_VARS)
+        hosts.append({'host': host_vars.get('inventory_hostname'), 'vars': picked})
+    return hosts
+
+
+def _runtime_of(facts, runtime):
+    version = ((facts.get('runtimes') or {}).get(runtime) or {}).get('version')
+    return runtime + (' ' + version if version else '')
+
+
+def node_plan(hosts, default_mode='', stack='device_plugin'):
     """Return one entry per host that has GPUs.
 
     ``hosts``: dicts with ``host`` (inventory name), ``vars`` (that host's
-    variables: ``ansible_facts``, optional ``kubegpu_node_name`` and
-    ``kubegpu_runtime_mode``). Hosts whose gpu_facts count no GPU are left out,
-    so a mixed group plans only the GPU nodes.
+    variables: ``ansible_facts``, optional ``kubegpu_node_name``, the node
+    stage's ``kubegpu_node_runtime``, and the request it was made from:
+    ``kubegpu_runtime_mode``, ``container_runtime_mode``,
+    ``container_runtime_name``, ``container_runtime_containerd_version``).
+    Each entry's runtime and mode are the node stage's decision, or the same
+    decision made from the host's facts when the node stage did not run
+    (``default_mode`` stands in for a host that asks for no mode; empty
+    decides from its runtime). Hosts whose gpu_facts count no GPU are left
+    out, so a mixed group plans only the GPU nodes.
     """
     if stack not in STACKS:
         raise NodePlanError('kubegpu_gpu_stack is {0!r}; expected one of {1}'.format(stack, ', '.join(STACKS)))
@@ -47,10 +66,10 @@ def node_plan(hosts, default_mode='cdi', stack='device_plugin'):
                 'on it in the same run, or enable fact caching'.format(host))
         if not facts.get('gpu_count'):
             continue
-        mode = hostvars.get('kubegpu_runtime_mode') or default_mode
-        if mode not in MODES:
-            raise NodePlanError('host {0}: kubegpu_runtime_mode is {1!r}; expected one of {2}'.format(
-                host, mode, ', '.join(MODES)))
+        try:
+            decision = host_runtime(hostvars, host=host, default_mode=default_mode)
+        except RuntimeModeError as exc:
+            raise NodePlanError('host {0}: {1}'.format(host, exc)) from exc
         gpus = facts.get('gpus') or []
         driver = facts.get('driver') or {}
         mig = facts.get('mig') or {}
@@ -62,8 +81,8 @@ def node_plan(hosts, default_mode='cdi', stack='device_plugin'):
             'gpu_names': sorted({g.get('name') or g.get('product_name') or 'unknown' for g in gpus}),
             'driver_version': driver.get('version'),
             'driver_root': (facts.get('driver_root') or {}).get('root') or '/',
-            'runtime': _runtime_of(facts),
-            'mode': mode,
+            'runtime': _runtime_of(facts, decision['runtime']),
+            'mode': decision['mode'],
             'stack': stack,
             'mig_enabled': bool(mig.get('enabled_count')),
         })

@@ -129,6 +129,39 @@ def test_emulator_runtime_mode_adds_the_runtimeclass_time_slicing_and_gfd(env):
         assert 'gpu-feature-discovery' in cluster.objects('daemonsets', 'kube-system')
 
 
+@pytest.mark.parametrize('node_stage', [True, False], ids=['after-the-node-stage', 'cluster-stage-alone'])
+def test_emulator_containerd_1_6_node_gets_the_plugin_in_the_mode_its_runtime_was_configured_in(env, node_stage):
+    nodes = ['gpu-a']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}) as cluster:
+        extra = {'emulated_nodes': nodes, 'emulated_node_stage': node_stage, 'device_plugin_capacity_delay': 1,
+                 'emulated_facts': {'runtimes': {'containerd': {'version': '1.6.20'}}}}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        ok(code, run)
+        plan = task(run, 'Plan the GPU nodes from their gpu_facts')['ansible_facts']['kubegpu_node_plan']
+        assert [(p['node'], p['runtime'], p['mode']) for p in plan] == [('gpu-a', 'containerd 1.6.20', 'runtime')]
+        if node_stage:
+            recorded = task(run, 'Decide the container runtime and the mode for this node', host='gpu-a')
+            assert recorded['ansible_facts']['kubegpu_node_runtime']['mode'] == 'runtime'
+        assert cluster.objects('runtimeclasses')['nvidia']['handler'] == 'nvidia'
+        daemonset = cluster.objects('daemonsets', 'kube-system')['nvidia-device-plugin-daemonset']
+        spec = daemonset['spec']['template']['spec']
+        assert spec['runtimeClassName'] == 'nvidia'
+        assert {e['name']: e['value'] for e in spec['containers'][0]['env']}['DEVICE_LIST_STRATEGY'] == 'envvar'
+
+
+def test_emulator_cdi_asked_for_on_containerd_1_6_stops_the_cluster_stage_with_the_fix(env):
+    nodes = ['gpu-a']
+    with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}) as cluster:
+        extra = {'emulated_nodes': nodes, 'kubegpu_runtime_mode': 'cdi',
+                 'emulated_facts': {'runtimes': {'containerd': {'version': '1.6.20'}}}}
+        code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
+        assert code != 0
+        failed = task(run, 'Plan the GPU nodes from their gpu_facts')
+        assert 'host gpu-a: kubegpu_runtime_mode is cdi, but containerd 1.6.20' in failed['msg']
+        assert 'has no CDI support' in failed['msg']
+        assert cluster.objects('daemonsets', 'kube-system') == {}
+
+
 def test_emulator_taint_then_absent_removes_only_what_the_roles_added(env):
     nodes = ['gpu-a']
     with EmulatorThread(nodes=nodes, advertised={'gpu-a': 1}) as cluster:
