@@ -22,8 +22,10 @@
 #                        the one kubeadm lists)
 #   etcd:<debian version>-debian, e.g. 3.5.16-4-debian: Debian's etcd-server
 #                        (trixie by default; kubeadm's own 3.6.8-0 is in no
-#                        registry here) in /usr/local/bin, on a trixie base
-#                        because the binary links glibc
+#                        registry here), on a trixie base because the
+#                        binary links glibc; /usr/local/bin/etcd is a
+#                        wrapper that renames the etcd 3.6 flags kubeadm
+#                        v1.36 writes to their etcd 3.5 names
 #   The Debian-based images are squashed to one layer without python3 and
 #   documentation (about 85 MB of Debian each).
 #   No coredns: there is no binary; the role disables kubeadm's DNS addon.
@@ -149,12 +151,32 @@ deb=$(find "$dir/deb" -name 'etcd-server_*.deb')
 [ -n "$deb" ] || kg_die "apt-get download etcd-server gave no .deb"
 etcd_version=$(dpkg-deb -f "$deb" Version)
 dpkg-deb -x "$deb" "$dir/x"
+mkdir -p "$dir/rootfs/usr/local/lib/etcd"
 for name in etcd etcdutl; do
     if [ -x "$dir/x/usr/bin/$name" ]; then
-        cp "$dir/x/usr/bin/$name" "$dir/rootfs/usr/local/bin/"
+        cp "$dir/x/usr/bin/$name" "$dir/rootfs/usr/local/lib/etcd/"
     fi
 done
-[ -x "$dir/rootfs/usr/local/bin/etcd" ] || kg_die "etcd-server $etcd_version has no /usr/bin/etcd"
+[ -x "$dir/rootfs/usr/local/lib/etcd/etcd" ] || kg_die "etcd-server $etcd_version has no /usr/bin/etcd"
+ln -s ../lib/etcd/etcdutl "$dir/rootfs/usr/local/bin/etcdutl"
+# kubeadm v1.36 writes the flags of etcd 3.6 into its static pod; Debian's etcd
+# 3.5 has the same settings under their experimental names. This wrapper (the
+# `etcd` the manifest runs) renames them and refuses any other feature gate.
+cat >"$dir/rootfs/usr/local/bin/etcd" <<'WRAPPER'
+#!/bin/sh
+# etcd 3.5 (Debian) under the flags kubeadm v1.36 writes for etcd 3.6.
+for arg do
+    shift
+    case $arg in
+        --feature-gates=InitialCorruptCheck=true) set -- "$@" --experimental-initial-corrupt-check=true ;;
+        --feature-gates=*) echo "etcd 3.5 has no feature gates: $arg" >&2; exit 2 ;;
+        --watch-progress-notify-interval=*) set -- "$@" "--experimental-${arg#--}" ;;
+        *) set -- "$@" "$arg" ;;
+    esac
+done
+exec /usr/local/lib/etcd/etcd "$@"
+WRAPPER
+chmod 0755 "$dir/rootfs/usr/local/bin/etcd"
 etcd_tag=${etcd_version//[^A-Za-z0-9_.-]/_}-debian
 mkdir -p "$dir/rootfs/var/lib/etcd"
 cat >"$dir/Containerfile" <<EOF

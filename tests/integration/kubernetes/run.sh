@@ -1,0 +1,127 @@
+#!/usr/bin/env bash
+# A real two-node Kubernetes v1.36.2 cluster, built by the collection's own
+# kubernetes role, as CI runs it:
+#   tests/integration/kubernetes/run.sh [STEP...]
+# Two Debian 13 nodes in privileged podman containers on a podman network of
+# their own (containerd 1.7.24 and systemd from apt, kubelet and kubeadm from
+# the air-gapped bundle of tests/integration/kubernetes/bundle.sh: binaries
+# from ../shared/bin, control-plane images built from them, etcd from
+# Debian). Steps (default: all, in this order):
+#   build      kubeadm init on the control-plane host, join of the worker, bridge CNI
+#   rerun      the same playbook again: it must change nothing
+#   assert     the cluster's own state, read with kubernetes.core.k8s_info
+#   failure    kubeadm init on a node whose API server port is taken: one line, the fix, nothing changed
+#   teardown   kubernetes_state: absent, twice (the second changes nothing)
+# Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
+# leaves the nodes running for a look afterwards.
+set -uo pipefail
+cd "$(dirname "$0")/../../.."
+top=$PWD
+here=$top/tests/integration/kubernetes
+
+apt_packages=(podman debootstrap runc)
+missing=()
+for package in "${apt_packages[@]}"; do
+  dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "::: apt-get install ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
+    { echo "kubernetes tests: could not install ${missing[*]}" >&2; exit 1; }
+fi
+[ -x "$top/.venv/bin/ansible-playbook" ] || { echo "kubernetes tests: run scripts/setup.sh test first" >&2; exit 1; }
+
+export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
+export CONTAINERS_CONF="$top/tests/integration/containers.conf"
+export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local
+
+node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps)
+image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kubernetes tests: no node image" >&2; exit 1; }
+KUBEGPU_K8S_BUNDLE=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
+export KUBEGPU_K8S_BUNDLE
+pause_image=$("$KUBEGPU_K8S_BUNDLE/bin/kubeadm" config images list --kubernetes-version v1.36.2 2>/dev/null | grep /pause:) ||
+  { echo "kubernetes tests: kubeadm names no pause image" >&2; exit 1; }
+
+KUBEGPU_K8S_WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/kubegpu-k8s.XXXXXX")
+export KUBEGPU_K8S_WORK
+network=kubegpu-k8s
+subnet=10.89.61
+nodes=(kubegpu-k8s-cp kubegpu-k8s-worker kubegpu-k8s-fail)
+
+remove_nodes() {
+  podman rm -f -t 5 "${nodes[@]}" >/dev/null 2>&1 || true
+  podman network rm -f "$network" >/dev/null 2>&1 || true
+}
+cleanup() {
+  if [ "${KUBEGPU_K8S_KEEP:-0}" = 1 ]; then echo "kubernetes tests: nodes kept (KUBEGPU_K8S_KEEP=1), work in $KUBEGPU_K8S_WORK"; return; fi
+  remove_nodes
+  rm -rf "$KUBEGPU_K8S_WORK"
+}
+trap cleanup EXIT
+
+start_nodes() {
+  remove_nodes
+  podman network create --subnet "$subnet.0/24" "$network" >/dev/null || return 1
+  local i=10 node
+  for node in "${nodes[@]}"; do
+    # containerd's overlay snapshots cannot live on the container's own overlay.
+    # The host's cgroup tree, whole: podman's own mounts show each v1 hierarchy
+    # from the container's cgroup down, and runc then computes wrong paths for
+    # the pods' cgroup mounts ("bind mount source stat: /sys/fs/kubepods/...").
+    podman run -d --name "$node" --hostname "$node" --network "$network" --ip "$subnet.$i" \
+      --privileged --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /var/lib/containerd:rw,mode=0711 \
+      "$image" /sbin/init >/dev/null || return 1
+    i=$((i + 1))
+  done
+  for node in "${nodes[@]}"; do
+    for _ in $(seq 1 30); do
+      podman exec "$node" systemctl is-active -q containerd 2>/dev/null && continue 2
+      sleep 1
+    done
+    echo "kubernetes tests: containerd did not start in $node" >&2; return 1
+  done
+}
+
+playbook() {  # playbook LOG PLAYBOOK [ARGS...]: run it, keep its log
+  local log=$KUBEGPU_K8S_WORK/$1; shift
+  ansible-playbook -i "$here/inventory.yml" "$@" 2>&1 | tee "$log"
+  return "${PIPESTATUS[0]}"
+}
+unchanged() {  # unchanged LOG: every host's recap says changed=0
+  if grep -E '^[a-z0-9.-]+ +: ok=' "$KUBEGPU_K8S_WORK/$1" | grep -v ' changed=0 '; then
+    echo "kubernetes tests: $1 changed something (recap above)" >&2; return 1
+  fi
+}
+
+build() {
+  start_nodes &&
+    playbook prepare.log "$here/prepare.yml" -e "kubegpu_test_pause_image=$pause_image" &&
+    playbook build.log playbooks/kubernetes.yml
+}
+rerun() { playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log; }
+assert() { playbook assert.log "$here/assert-cluster.yml"; }
+failure() { playbook failure.log "$here/failure.yml"; }
+teardown() {
+  playbook teardown.log playbooks/kubernetes.yml -e kubernetes_state=absent &&
+    playbook teardown-again.log playbooks/kubernetes.yml -e kubernetes_state=absent && unchanged teardown-again.log &&
+    playbook assert-teardown.log "$here/assert-teardown.yml"
+}
+
+steps=(build rerun assert failure teardown)
+[ $# -gt 0 ] && steps=("$@")
+failed=()
+summary=()
+total=$SECONDS
+for step in "${steps[@]}"; do
+  echo "::: kubernetes tests: $step"
+  start=$SECONDS
+  if "$step"; then result=passed; else result=FAILED; failed+=("$step"); fi
+  summary+=("$(printf '%-9s %-7s %5ss' "$step" "$result" $((SECONDS - start)))")
+  # Nothing after a failed build can pass.
+  [ "$step" = build ] && [ "$result" = FAILED ] && break
+done
+echo "::: kubernetes tests summary ($((SECONDS - total)) s)"
+printf '%s\n' "${summary[@]}"
+if [ ${#failed[@]} -gt 0 ]; then echo "failed: ${failed[*]}"; exit 1; fi
+echo "kubernetes tests passed"
