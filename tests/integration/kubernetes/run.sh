@@ -10,6 +10,10 @@
 #   build      kubeadm init on the control-plane host, join of the worker, bridge CNI
 #   rerun      the same playbook again: it must change nothing
 #   assert     the cluster's own state, read with kubernetes.core.k8s_info
+#   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on a
+#              worker that claims an H200's recorded gpu_facts and has no GPU
+#   validate   the validate stage there: its pod stays Pending, and it says why
+#   operator   the device plugin removed, the GPU Operator from the shared chart
 #   failure    kubeadm init on a node whose API server port is taken: one line, the fix, nothing changed
 #   teardown   kubernetes_state: absent, twice (the second changes nothing)
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
@@ -34,17 +38,30 @@ fi
 
 export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
 export CONTAINERS_CONF="$top/tests/integration/containers.conf"
+KUBEGPU_SHARED_BIN=$(cd "${KUBEGPU_SHARED_BIN:-$top/../shared/bin}" && pwd) || { echo "kubernetes tests: no KUBEGPU_SHARED_BIN" >&2; exit 1; }
+export KUBEGPU_SHARED_BIN
 export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local
 
 node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps)
 image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kubernetes tests: no node image" >&2; exit 1; }
-KUBEGPU_K8S_BUNDLE=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
-export KUBEGPU_K8S_BUNDLE
-pause_image=$("$KUBEGPU_K8S_BUNDLE/bin/kubeadm" config images list --kubernetes-version v1.36.2 2>/dev/null | grep /pause:) ||
+kubernetes_bundle=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
+nvidia_images=$("$here/nvidia-images.sh") || { echo "kubernetes tests: could not build the NVIDIA images" >&2; exit 1; }
+helm=$("$here/helm.sh") || { echo "kubernetes tests: no helm" >&2; exit 1; }
+export PATH="$(dirname "$helm"):$PATH"
+pause_image=$("$kubernetes_bundle/bin/kubeadm" config images list --kubernetes-version v1.36.2 2>/dev/null | grep /pause:) ||
   { echo "kubernetes tests: kubeadm names no pause image" >&2; exit 1; }
 
 KUBEGPU_K8S_WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/kubegpu-k8s.XXXXXX")
 export KUBEGPU_K8S_WORK
+# The air-gapped bundle the role installs from, as a user would lay it out:
+# Kubernetes and the NVIDIA images side by side (links to the cached builds).
+KUBEGPU_K8S_BUNDLE=$KUBEGPU_K8S_WORK/bundle
+export KUBEGPU_K8S_BUNDLE
+mkdir -p "$KUBEGPU_K8S_BUNDLE/images"
+ln -s "$kubernetes_bundle/bin" "$KUBEGPU_K8S_BUNDLE/bin"
+ln -s "$kubernetes_bundle"/images/* "$nvidia_images"/images/*.tar "$KUBEGPU_K8S_BUNDLE/images/"
+# emulated_gpu_facts (stage.yml) stands in for gpu_facts on the worker.
+export ANSIBLE_LIBRARY="$top/tests/integration/cluster/library"
 network=kubegpu-k8s
 subnet=10.89.61
 nodes=(kubegpu-k8s-cp kubegpu-k8s-worker kubegpu-k8s-fail)
@@ -101,6 +118,38 @@ build() {
 }
 rerun() { playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log; }
 assert() { playbook assert.log "$here/assert-cluster.yml"; }
+fails_with() {  # fails_with LOG PATTERN: the run failed, and said PATTERN
+  grep -qE "$2" "$KUBEGPU_K8S_WORK/$1" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
+}
+# The device plugin on a worker with no GPU: it runs, finds none, and the
+# stage fails saying the node advertises no GPUs.
+device_plugin() {
+  if playbook device-plugin.log "$here/stage.yml" -e kubegpu_test_stage=cluster; then
+    echo "kubernetes tests: the cluster stage passed on a node without a GPU" >&2; return 1
+  fi
+  fails_with device-plugin.log 'not every GPU node advertises its GPUs' &&
+    fails_with device-plugin.log 'kubegpu-k8s-worker' &&
+    playbook assert-device-plugin.log "$here/assert-device-plugin.yml"
+}
+# The validation pod stays Pending (Insufficient nvidia.com/gpu): the role must say so, per node.
+validate() {
+  if playbook validate.log "$here/stage.yml" -e kubegpu_test_stage=validate; then
+    echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1
+  fi
+  # The verdict for the node, the scheduler's event and the device plugin's own log line.
+  fails_with validate.log 'kubegpu-k8s-worker: the scheduler found no node with enough nvidia.com/gpu' &&
+    fails_with validate.log 'FailedScheduling: 0/2 nodes are available: 1 Insufficient nvidia.com/gpu' &&
+    fails_with validate.log 'device plugin: .*No devices found'
+}
+# The GPU Operator from the shared chart in place of the device plugin.
+operator() {
+  playbook device-plugin-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent &&
+    { if playbook operator.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator; then
+        echo "kubernetes tests: the GPU Operator's validation passed on a node without a GPU" >&2; return 1; fi; } &&
+    fails_with operator.log 'Deployment gpu-operator/gpu-operator: rolled out, 1 of 1 replicas ready' &&
+    fails_with operator.log 'DaemonSet gpu-operator/nvidia-operator-validator: not ready' &&
+    playbook assert-operator.log "$here/assert-operator.yml"
+}
 failure() { playbook failure.log "$here/failure.yml"; }
 teardown() {
   playbook teardown.log playbooks/kubernetes.yml -e kubernetes_state=absent &&
@@ -108,7 +157,7 @@ teardown() {
     playbook assert-teardown.log "$here/assert-teardown.yml"
 }
 
-steps=(build rerun assert failure teardown)
+steps=(build rerun assert device_plugin validate operator failure teardown)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()
