@@ -7,7 +7,7 @@ from __future__ import annotations
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._kubernetes import node_action
 
 
-def kubernetes_node_action(node, first_node, first=False, control_plane=False, host='this node',
+def kubernetes_node_action(node, first_node, *, first=False, control_plane=False, host='this node',
                            first_host='the first control-plane host'):
     return node_action(node, first_node, first=bool(first), control_plane=bool(control_plane), host=host,
                        first_host=first_host)

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._kubernetes import KubernetesInputError, runtime_cgroup_driver
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._kubernetes import (
+    KubernetesInputError,
+    runtime_cgroup_driver,
+)
 
 
 def _runtime_cgroup_driver(config_text, runtime='containerd'):

@@ -200,7 +200,8 @@ def classify(result, command='init'):
             or 'failed to verify JWS signature of received cluster info object' in text):
         details = [line for line in lines if 'JWS signature' in line or 'is invalid for this cluster' in line
                    or _PHASE_ERROR.search(line)]
-        fix = ('The bootstrap token is unknown to the cluster or has expired (they last 24 hours): make a new one '
+        fix = ('The bootstrap token is unknown to the cluster or has expired (the kubernetes role makes them for '
+               'kubernetes_join_token_ttl, 15m by default): make a new one '
                'on the first control-plane host (kubeadm token create --print-join-command) and join with it; '
                'running the role again issues a fresh token for the joining nodes.')
         return verdict('join_token_invalid', 'the bootstrap token was refused: ' + (discovery or details[0]),

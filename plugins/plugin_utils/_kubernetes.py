@@ -24,10 +24,12 @@ class KubernetesInputError(ValueError):
 
 def _state(node):
     node = node or {}
-    return {key: node.get(key) for key in ('kubelet_conf', 'admin_conf', 'apiserver_manifest', 'ca_crt', 'ca_checksum', 'server')}
+    keys = ('kubelet_conf', 'admin_conf', 'apiserver_manifest', 'ca_crt', 'ca_checksum', 'server')
+    return {key: node.get(key) for key in keys}
 
 
-def node_action(node, first_node, first=False, control_plane=False, host='this node', first_host='the first control-plane host'):
+def node_action(node, first_node, *, first=False, control_plane=False, host='this node',
+                first_host='the first control-plane host'):
     """Return this node's step: ``action`` (one of ACTIONS), ``reason`` (one line) and ``control_plane``.
 
     ``node`` and ``first_node``: which of kubeadm's files exist on this node
@@ -58,17 +60,19 @@ def node_action(node, first_node, first=False, control_plane=False, host='this n
     cluster_ready = bool(theirs['admin_conf'] and theirs['kubelet_conf'])
     if mine['kubelet_conf']:
         if cluster_ready and mine['ca_checksum'] and mine['ca_checksum'] == theirs['ca_checksum']:
-            return result('joined', 'already a {0} of this cluster (API server {1})'.format(role, mine['server'] or 'unknown'))
+            return result('joined', 'already a {0} of this cluster (API server {1})'.format(
+                role, mine['server'] or 'unknown'))
         if cluster_ready:
             why = 'its cluster CA differs from the one of {0}'.format(first_host)
         else:
             why = '{0} has no cluster yet'.format(first_host)
+        server = mine['server'] or 'an unknown API server'
         return result('refuse', '{0} is already a node of another cluster (its kubelet talks to {1}; {2}): joining it '
-                      'here would take it out of that cluster; {3}'.format(host, mine['server'] or 'an unknown API server',
-                                                                           why, _RESET_HINT.format(host=host)))
+                      'here would take it out of that cluster; {3}'.format(host, server, why,
+                                                                           _RESET_HINT.format(host=host)))
     if mine['apiserver_manifest'] or mine['admin_conf']:
-        return result('refuse', '{0} holds a control plane of its own (/etc/kubernetes) but no kubelet.conf: {1}'.format(
-            host, _RESET_HINT.format(host=host)))
+        return result('refuse', '{0} holds a control plane of its own (/etc/kubernetes) but no kubelet.conf: '
+                      '{1}'.format(host, _RESET_HINT.format(host=host)))
     return result('join', 'kubeadm join as a {0}'.format(role))
 
 
@@ -89,9 +93,9 @@ def runtime_cgroup_driver(config_text, runtime='containerd'):
     try:
         data = tomlkit.parse(config_text or '').unwrap()
     except TOMLKitError as exc:
+        command = {'containerd': 'containerd config dump', 'crio': 'crio config'}.get(runtime, runtime)
         raise KubernetesInputError('{0}: its effective configuration is not TOML ({1}); '
-                                   'run `{2}` on the node to see why'.format(
-                                       runtime, exc, 'containerd config dump' if runtime == 'containerd' else 'crio config')) from exc
+                                   'run `{2}` on the node to see why'.format(runtime, exc, command)) from exc
     if runtime == 'crio':
         manager = _get(data, ('crio', 'runtime', 'cgroup_manager')) or 'systemd'
         return 'systemd' if manager == 'systemd' else 'cgroupfs'
@@ -109,7 +113,10 @@ def runtime_cgroup_driver(config_text, runtime='containerd'):
 
 
 def nodes_not_ready(nodes, names):
-    """Return one ``{name, reason}`` per name in ``names`` that is not a Ready node of ``nodes`` (k8s_info resources)."""
+    """Return one ``{name, reason}`` per name in ``names`` that is not a Ready node of ``nodes``.
+
+    ``nodes``: Node objects as kubernetes.core.k8s_info returns them.
+    """
     by_name = {((n or {}).get('metadata') or {}).get('name'): n for n in nodes or []}
     result = []
     for name in names or []:
