@@ -56,7 +56,9 @@ export KUBEGPU_K8S_WORK
 # The air-gapped bundle the role installs from, as a user would lay it out:
 # Kubernetes and the NVIDIA images side by side (links to the cached builds).
 KUBEGPU_K8S_BUNDLE=$KUBEGPU_K8S_WORK/bundle
-export KUBEGPU_K8S_BUNDLE
+# The failure case needs Kubernetes alone.
+KUBEGPU_K8S_CORE_BUNDLE=$kubernetes_bundle
+export KUBEGPU_K8S_BUNDLE KUBEGPU_K8S_CORE_BUNDLE
 mkdir -p "$KUBEGPU_K8S_BUNDLE/images"
 ln -s "$kubernetes_bundle/bin" "$KUBEGPU_K8S_BUNDLE/bin"
 ln -s "$kubernetes_bundle"/images/* "$nvidia_images"/images/*.tar "$KUBEGPU_K8S_BUNDLE/images/"
