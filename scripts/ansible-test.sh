@@ -5,7 +5,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=$(cd "$1" && pwd); shift
-top=$PWD
 core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
 # Outside this checkout (inside a git work tree, ansible-test lists files with
 # git), and one directory per run so that runs side by side do not collide.

@@ -3,7 +3,7 @@
 # when an earlier one failed; the run fails when any step failed.
 #   scripts/test.sh [STEP...]   run only the named steps (see `steps` below; a+b runs a and b at once)
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 top=$PWD
 scripts/setup.sh test || exit 1
 export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1

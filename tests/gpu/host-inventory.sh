@@ -2,6 +2,8 @@
 # What a GPU host's driver installation consists of (device nodes, libraries,
 # binaries, firmware, sockets): the facts the CDI spec is built from.
 #   tests/gpu/host-inventory.sh > inventory.txt
+# The listings are for a person to read, not parsed: ls is the point here.
+# shellcheck disable=SC2010,SC2012
 set -u
 section() { printf '\n### %s\n' "$*"; }
 section "nvidia-smi, ldconfig"; command -v nvidia-smi; ls -la "$(command -v nvidia-smi)"

@@ -25,6 +25,7 @@ cd "$repo"
 exec > >(tee "$out/run.log") 2>&1
 
 work=$(mktemp -d /tmp/kubegpu-cdi-e2e.XXXXXX)
+# shellcheck disable=SC2317  # run by the EXIT trap
 cleanup() { rm -rf "$work"; }
 trap cleanup EXIT
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }

@@ -15,7 +15,7 @@
 # CRI-O is not packaged where this runs: crio_runtime is covered by unit tests.
 # Exits non-zero when any scenario failed.
 set -uo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 
 apt_packages=(podman debootstrap runc)
@@ -44,10 +44,11 @@ requirements=tests/integration/driver/requirements-molecule.txt
 stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "::: virtualenv $venv"
-  { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" &&
-    rm -f "$venv"/.requirements.* && touch "$stamp" ||
-    { echo "container_runtime tests: could not install $requirements into $venv" >&2; exit 1; }
+  if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
+    echo "container_runtime tests: could not install $requirements into $venv" >&2; exit 1
+  fi
+  rm -f "$venv"/.requirements.* && touch "$stamp"
 fi
 if [ ! -e "$venv/collections/ansible_collections/kubegpu/nvidia" ]; then
   mkdir -p "$venv/collections/ansible_collections/kubegpu"

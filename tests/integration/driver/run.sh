@@ -15,7 +15,7 @@
 # Debian images (scripts/podman-image.sh, cached outside the repository).
 # Exits non-zero when any step failed.
 set -uo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 
 apt_packages=(podman debootstrap runc dpkg-dev apt-utils gpg uidmap slirp4netns)
@@ -43,10 +43,11 @@ requirements=tests/integration/driver/requirements-molecule.txt
 stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
 if [ ! -f "$stamp" ]; then
   echo "::: virtualenv $venv"
-  { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements" &&
-    rm -f "$venv"/.requirements.* && touch "$stamp" ||
-    { echo "driver tests: could not install $requirements into $venv" >&2; exit 1; }
+  if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
+    echo "driver tests: could not install $requirements into $venv" >&2; exit 1
+  fi
+  rm -f "$venv"/.requirements.* && touch "$stamp"
 fi
 # This checkout is the kubegpu.nvidia collection; the others come with the
 # `ansible` package.

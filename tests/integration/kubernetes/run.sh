@@ -8,7 +8,7 @@
 # from ../shared/bin, control-plane images built from them, etcd from
 # Debian). Steps (default: all, in this order):
 #   build      kubeadm init on the control-plane host, join of the worker, bridge CNI
-#   rerun      the same playbook again: it must change nothing
+#   rerun      the same playbook again, then in --check --diff: neither changes anything
 #   assert     the cluster's own state, read with kubernetes.core.k8s_info
 #   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on a
 #              worker that claims an H200's recorded gpu_facts and has no GPU
@@ -19,7 +19,7 @@
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
 # leaves the nodes running for a look afterwards.
 set -uo pipefail
-cd "$(dirname "$0")/../../.."
+cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 here=$top/tests/integration/kubernetes
 
@@ -47,7 +47,8 @@ image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kuberne
 kubernetes_bundle=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
 nvidia_images=$("$here/nvidia-images.sh") || { echo "kubernetes tests: could not build the NVIDIA images" >&2; exit 1; }
 helm=$("$here/helm.sh") || { echo "kubernetes tests: no helm" >&2; exit 1; }
-export PATH="$(dirname "$helm"):$PATH"
+helm_dir=$(dirname "$helm")
+export PATH="$helm_dir:$PATH"
 pause_image=$("$kubernetes_bundle/bin/kubeadm" config images list --kubernetes-version v1.36.2 2>/dev/null | grep /pause:) ||
   { echo "kubernetes tests: kubeadm names no pause image" >&2; exit 1; }
 
@@ -118,7 +119,10 @@ build() {
     playbook prepare.log "$here/prepare.yml" -e "kubegpu_test_pause_image=$pause_image" &&
     playbook build.log playbooks/kubernetes.yml
 }
-rerun() { playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log; }
+rerun() {
+  playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log &&
+    playbook check.log playbooks/kubernetes.yml --check --diff && unchanged check.log
+}
 assert() { playbook assert.log "$here/assert-cluster.yml"; }
 fails_with() {  # fails_with LOG PATTERN: the run failed, and said PATTERN
   grep -qE "$2" "$KUBEGPU_K8S_WORK/$1" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }

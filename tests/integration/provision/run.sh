@@ -241,9 +241,9 @@ grep -E '^localhost +:' "$WORK/teardown.log"
 step "terraform test (background) result"
 rc=0; wait "$TEST_PID" || rc=$?
 grep -vE '^\s*$' "$WORK/terraform-test.log"
-[[ $rc -eq 0 ]] && grep -qE '^Success! [0-9]+ passed, 0 failed' "$WORK/terraform-test.log" || fail "terraform test"
+if ! { [[ $rc -eq 0 ]] && grep -qE '^Success! [0-9]+ passed, 0 failed' "$WORK/terraform-test.log"; }; then fail "terraform test"; fi
 
 step "checkov (background) result"
 rc=0; wait "$CHECKOV_PID" || rc=$?
 grep -E 'Passed checks' "$WORK/checkov.log" || true
-[[ $rc -eq 0 ]] && grep -qE 'Failed checks: 0,' "$WORK/checkov.log" || { cat "$WORK/checkov.log"; fail "checkov found failed checks"; }
+if ! { [[ $rc -eq 0 ]] && grep -qE 'Failed checks: 0,' "$WORK/checkov.log"; }; then cat "$WORK/checkov.log"; fail "checkov found failed checks"; fi
