@@ -170,7 +170,7 @@ def classify(result, command='init'):
         details = [line.strip() for line in lines if _PREFLIGHT_ERROR.match(line) or _IGNORE_HINT.match(line)]
         message = 'preflight checks failed: ' + '; '.join('[{0}] {1}'.format(n, m) for n, m in failed_checks)
         fix = ' '.join('{0}: {1}'.format(n, _preflight_fix(n, m)) for n, m in failed_checks)
-        return verdict('preflight', message, fix, details, [n for n, _ in failed_checks])
+        return verdict('preflight', message, fix, details, [name for name, _message in failed_checks])
 
     if (re.search(r'\[kubelet-check\] The kubelet is not healthy after', text)
             or 'failed while waiting for the kubelet to start' in text):
@@ -229,8 +229,8 @@ def classify(result, command='init'):
         endpoint = _endpoint(discovery)
         details = [line for line in err_lines if _PHASE_ERROR.search(line) or line.startswith('[discovery]')]
         return verdict('api_server_unreachable',
-                       'the API server{0} did not answer: {1}'.format(' at ' + endpoint if endpoint else '',
-                                                                     unreachable.group(0)),
+                       'the API server{0} did not answer: {1}'.format(
+                           ' at ' + endpoint if endpoint else '', unreachable.group(0)),
                        _api_fix(endpoint), details or [discovery])
 
     if command == 'token' and re.search(r'failed to load admin kubeconfig', text):

@@ -10,8 +10,16 @@ says what was found and what the user can do.
 
 from __future__ import annotations
 
-import tomlkit
-from tomlkit.exceptions import TOMLKitError
+try:
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+except ImportError as exc:  # runtime_cgroup_driver says what to install
+    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
+
+    class TOMLKitError(Exception):
+        """Stands in while tomlkit is missing."""
+else:
+    TOMLKIT_IMPORT_ERROR = None
 
 ACTIONS = ('init', 'initialized', 'join', 'joined', 'refuse')
 _RESET_HINT = ('look at it, then run `kubeadm reset` on {host} yourself, or run the kubernetes role with '
@@ -52,9 +60,9 @@ def node_action(node, first_node, *, first=False, control_plane=False, host='thi
                                             ('/etc/kubernetes/admin.conf', 'admin_conf'),
                                             ('/etc/kubernetes/manifests/kube-apiserver.yaml', 'apiserver_manifest'))
                      if mine[key]]
+            hint = _RESET_HINT.format(host=host)
             return result('refuse', '{0} holds {1} but not a finished control plane: an earlier kubeadm init stopped '
-                          'half-way, or another tool built it; {2}'.format(host, ', '.join(found),
-                                                                          _RESET_HINT.format(host=host)))
+                          'half-way, or another tool built it; {2}'.format(host, ', '.join(found), hint))
         return result('init', 'kubeadm init: the first control-plane host of a new cluster')
 
     cluster_ready = bool(theirs['admin_conf'] and theirs['kubelet_conf'])
@@ -90,6 +98,9 @@ def runtime_cgroup_driver(config_text, runtime='containerd'):
     ``config_text``: the runtime's effective configuration as it prints it
     (``containerd config dump``, ``crio config``); kubelet's cgroupDriver must match it.
     """
+    if TOMLKIT_IMPORT_ERROR is not None:
+        raise KubernetesInputError('the controller lacks the Python library tomlkit ({0}): install it where '
+                                   'ansible-playbook runs (pip install tomlkit)'.format(TOMLKIT_IMPORT_ERROR))
     try:
         data = tomlkit.parse(config_text or '').unwrap()
     except TOMLKitError as exc:

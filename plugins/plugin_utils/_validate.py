@@ -87,18 +87,6 @@ def parse_nvidia_smi_list(text):
     return gpus
 
 
-
-
-
-
-
-
-
-
-
-
-
-
 def _exit_codes(pod):
     codes = []
     for cstatus in _statuses(pod):

@@ -54,7 +54,8 @@ def first(node):
     return node_action(node, node, first=True, control_plane=True, host='kubegpu-k8s-cp', first_host='kubegpu-k8s-cp')
 
 
-def other(node, first_node=CONTROL_PLANE, control_plane=False, host='kubegpu-k8s-worker'):
+def other(node, first_node=None, control_plane=False, host='kubegpu-k8s-worker'):
+    first_node = CONTROL_PLANE if first_node is None else first_node
     return node_action(node, first_node, first=False, control_plane=control_plane, host=host,
                        first_host='kubegpu-k8s-cp')
 
