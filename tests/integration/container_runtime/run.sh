@@ -18,17 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 
-apt_packages=(podman debootstrap runc)
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "::: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-    { echo "container_runtime tests: could not install ${missing[*]}" >&2; exit 1; }
-fi
+scripts/apt-install.sh "container_runtime tests" podman debootstrap runc || exit 1
 
 # Molecule's virtualenv, exactly as tests/integration/driver/run.sh makes it.
 python=${KUBEGPU_PYTHON:-}

@@ -18,17 +18,7 @@ set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 
-apt_packages=(podman debootstrap runc dpkg-dev apt-utils gpg uidmap slirp4netns)
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "::: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-    { echo "driver tests: could not install ${missing[*]}" >&2; exit 1; }
-fi
+scripts/apt-install.sh "driver tests" podman debootstrap runc dpkg-dev apt-utils gpg uidmap slirp4netns || exit 1
 
 python=${KUBEGPU_PYTHON:-}
 if [ -z "$python" ]; then

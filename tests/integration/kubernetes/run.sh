@@ -23,17 +23,7 @@ cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 here=$top/tests/integration/kubernetes
 
-apt_packages=(podman debootstrap runc)
-missing=()
-for package in "${apt_packages[@]}"; do
-  dpkg-query -W -f '${db:Status-Status}' "$package" 2>/dev/null | grep -qx installed || missing+=("$package")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "::: apt-get install ${missing[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } ||
-    { echo "kubernetes tests: could not install ${missing[*]}" >&2; exit 1; }
-fi
+scripts/apt-install.sh "kubernetes tests" podman debootstrap runc || exit 1
 [ -x "$top/.venv/bin/ansible-playbook" ] || { echo "kubernetes tests: run scripts/setup.sh test first" >&2; exit 1; }
 
 export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
