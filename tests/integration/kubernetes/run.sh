@@ -132,8 +132,9 @@ validate() {
   if playbook validate.log "$here/stage.yml" -e kubegpu_test_stage=validate; then
     echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1
   fi
-  # The verdict for the node, the scheduler's event and the device plugin's own log line.
-  fails_with validate.log 'kubegpu-k8s-worker: the scheduler found no node with enough nvidia.com/gpu' &&
+  # The node's row in the summary table, its verdict, the scheduler's event and the device plugin's own log line.
+  fails_with validate.log 'kubegpu-k8s-worker +0/1 .* insufficient_gpu$' &&
+    fails_with validate.log 'kubegpu-k8s-worker: the scheduler found no node with enough nvidia.com/gpu' &&
     fails_with validate.log 'FailedScheduling: 0/2 nodes are available: 1 Insufficient nvidia.com/gpu' &&
     fails_with validate.log 'device plugin: .*No devices found'
 }
