@@ -28,7 +28,9 @@ scripts/apt-install.sh "kubernetes tests" podman debootstrap runc || exit 1
 
 export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
 export CONTAINERS_CONF="$top/tests/integration/containers.conf"
-KUBEGPU_SHARED_BIN=$(cd "${KUBEGPU_SHARED_BIN:-$top/../shared/bin}" && pwd) || { echo "kubernetes tests: no KUBEGPU_SHARED_BIN" >&2; exit 1; }
+shared_bin=${KUBEGPU_SHARED_BIN:-$top/../shared/bin}
+KUBEGPU_SHARED_BIN=$(cd "$shared_bin" 2>/dev/null && pwd) ||
+  { echo "kubernetes tests: no directory $shared_bin of Kubernetes release binaries (set KUBEGPU_SHARED_BIN to one)" >&2; exit 1; }
 export KUBEGPU_SHARED_BIN
 export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local
 
