@@ -38,7 +38,8 @@
 #   KUBEGPU_CACHE        cache root (default /var/cache/kubegpu)
 #   KUBEGPU_GPU_OPERATOR_GIT  git directory of NVIDIA/gpu-operator (default:
 #                        ../.mirror/NVIDIA+gpu-operator/repo beside the
-#                        repository root, when it exists)
+#                        repository root, or beside the directory holding
+#                        KUBEGPU_SHARED_BIN, the first that exists)
 #
 # Cached: $KUBEGPU_CACHE/nvidia-images-<hash>, the hash taken over
 # SHA256SUMS, this script, images-lib.sh, helm.sh, scripts/podman-image.sh and
@@ -53,9 +54,15 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 operator_tag=v26.7.0
 plugin_version=v0.20.0
 chart=gpu-operator-$operator_tag.tgz
-src=${KUBEGPU_GPU_OPERATOR_GIT:-$kg_root/../.mirror/NVIDIA+gpu-operator/repo}
-
 kg_need git
+# The mirror beside the repository root, else beside the shared binaries'
+# directory (../shared/bin -> ../.mirror).
+src=${KUBEGPU_GPU_OPERATOR_GIT:-}
+if [ -z "$src" ]; then
+    for src in "$kg_root/../.mirror/NVIDIA+gpu-operator/repo" "$kg_shared_bin/../../.mirror/NVIDIA+gpu-operator/repo"; do
+        git --git-dir="$src" rev-parse --git-dir >/dev/null 2>&1 && break
+    done
+fi
 git --git-dir="$src" rev-parse --git-dir >/dev/null 2>&1 ||
     src=$src/.git
 tree=$(git --git-dir="$src" rev-parse --verify -q "$operator_tag^{tree}") ||
