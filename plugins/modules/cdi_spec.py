@@ -102,6 +102,14 @@ options:
         optional C(mig_mode_current)). Default, read from C(/proc/driver/nvidia/gpus).
     type: list
     elements: dict
+  kind:
+    description:
+      - The CDI kind (C(vendor/class)) the spec's devices are named under, C(<kind>=<name>).
+      - NVIDIA's device plugin in its CDI strategies names the devices it allocates
+        C(k8s.device-plugin.nvidia.com/gpu=<uuid>); a second spec of that kind lets the runtime resolve those names
+        with this module's spec (see the M(kubegpu.nvidia.cdi_spec) notes and the cdi role).
+    type: str
+    default: nvidia.com/gpu
   layout:
     description:
       - How libraries reach the container's loader (see the description).
@@ -304,6 +312,7 @@ ARGUMENT_SPEC = {
     "driver_version": {"type": "str"},
     "gpus": {"type": "list", "elements": "dict"},
     "layout": {"type": "str", "default": "auto", "choices": ["auto", "hooks", "hook_free"]},
+    "kind": {"type": "str", "default": "nvidia.com/gpu"},
     "force": {"type": "bool", "default": False},
     "backup": {"type": "bool", "default": False},
 }

@@ -127,6 +127,7 @@ def run_module(module):
         return result
 
     spec = build_spec(inventory, inventory["layout"])
+    spec["kind"] = params.get("kind") or spec["kind"]
     errors = validate_spec(spec)
     if errors:
         raise CdiError(
