@@ -36,7 +36,9 @@ CAPABILITIES = [
 ]
 
 # Device nodes every container has, and /dev/kmsg, which kubelet's OOM watcher reads.
-BASE_DEVICES = ["/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/kmsg", "/dev/fuse"]
+BASE_DEVICES = [
+    "/dev/null", "/dev/zero", "/dev/full", "/dev/random", "/dev/urandom", "/dev/tty", "/dev/kmsg", "/dev/fuse",
+]
 
 
 def device_entry(path):
@@ -74,23 +76,27 @@ def bind_mount(spec):
     return {"destination": dest, "type": "bind", "source": os.path.abspath(source), "options": options}
 
 
+def _mount(destination, kind, source, options):
+    return {"destination": destination, "type": kind, "source": source, "options": options.split(",")}
+
+
 def config(hostname, binds, devices, cgroups_path):
     """The whole config.json document."""
     mounts = [
-        {"destination": "/proc", "type": "proc", "source": "proc", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/dev", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "strictatime", "mode=755", "size=65536k"]},
-        {"destination": "/dev/pts", "type": "devpts", "source": "devpts",
-         "options": ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"]},
-        {"destination": "/dev/shm", "type": "tmpfs", "source": "shm", "options": ["nosuid", "noexec", "nodev", "mode=1777", "size=1g"]},
-        {"destination": "/dev/mqueue", "type": "mqueue", "source": "mqueue", "options": ["nosuid", "noexec", "nodev"]},
-        {"destination": "/sys", "type": "sysfs", "source": "sysfs", "options": ["nosuid", "noexec", "nodev", "rw"]},
+        _mount("/proc", "proc", "proc", "nosuid,noexec,nodev"),
+        _mount("/dev", "tmpfs", "tmpfs", "nosuid,strictatime,mode=755,size=65536k"),
+        _mount("/dev/pts", "devpts", "devpts", "nosuid,noexec,newinstance,ptmxmode=0666,mode=0620"),
+        _mount("/dev/shm", "tmpfs", "shm", "nosuid,noexec,nodev,mode=1777,size=1g"),
+        _mount("/dev/mqueue", "mqueue", "mqueue", "nosuid,noexec,nodev"),
+        _mount("/sys", "sysfs", "sysfs", "nosuid,noexec,nodev,rw"),
         # The container's own cgroup v2 tree (cgroup namespace): systemd and kubelet manage it.
-        {"destination": "/sys/fs/cgroup", "type": "cgroup", "source": "cgroup", "options": ["nosuid", "noexec", "nodev", "relatime", "rw"]},
-        {"destination": "/run", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=755", "size=1g"]},
-        {"destination": "/tmp", "type": "tmpfs", "source": "tmpfs", "options": ["nosuid", "nodev", "mode=1777", "size=8g"]},
+        _mount("/sys/fs/cgroup", "cgroup", "cgroup", "nosuid,noexec,nodev,relatime,rw"),
+        _mount("/run", "tmpfs", "tmpfs", "nosuid,nodev,mode=755,size=1g"),
+        _mount("/tmp", "tmpfs", "tmpfs", "nosuid,nodev,mode=1777,size=8g"),
     ]
     mounts += [bind_mount(spec) for spec in binds]
-    entries = [entry for entry in (device_entry(path) for path in BASE_DEVICES + devices) if entry]
+    paths = list(dict.fromkeys(BASE_DEVICES + list(devices)))
+    entries = [entry for entry in (device_entry(path) for path in paths) if entry]
     return {
         "ociVersion": "1.0.2",
         "process": {
@@ -100,7 +106,7 @@ def config(hostname, binds, devices, cgroups_path):
             # systemd reads $container to know it runs in one (no udev, no getty on a console).
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "container=runc", "TERM=dumb"],
             "cwd": "/",
-            "capabilities": {key: CAPABILITIES for key in ("bounding", "effective", "permitted", "ambient")},
+            "capabilities": dict.fromkeys(("bounding", "effective", "permitted", "ambient"), CAPABILITIES),
             "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
             "noNewPrivileges": False,
         },
@@ -132,7 +138,8 @@ def main(argv=None):
     document = config(args.hostname, args.bind, args.device, args.cgroups_path)
     with open(os.path.join(args.bundle, "config.json"), "w", encoding="utf-8") as handle:
         json.dump(document, handle, indent=2)
-    print("node_container: %s/config.json: %d mounts, %d devices" % (args.bundle, len(document["mounts"]), len(document["linux"]["devices"])))
+    counts = (args.bundle, len(document["mounts"]), len(document["linux"]["devices"]))
+    print("node_container: %s/config.json: %d mounts, %d devices" % counts)
     return 0
 
 

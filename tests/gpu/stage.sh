@@ -12,7 +12,7 @@
 # the same calls stage it again.
 set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
-carry=$repo/.gpu-carry-k8s
+carry=${KUBEGPU_CARRY:-$repo/.gpu-carry-k8s}
 stage=${KUBEGPU_STAGE:-/var/tmp/kubegpu-stage}
 manifest=$carry/MANIFEST
 log() { echo "stage: $*"; }
