@@ -10,6 +10,8 @@
 # Each playbook run's log, its task timings and what the cluster shows
 # afterwards (node, pods, their logs) go to OUT; times.txt collects the
 # watch events (tests/gpu/watch.sh) and the per-stage seconds.
+# KUBEGPU_SITE_ARGS adds ansible-playbook arguments to every site.yml run (a
+# rehearsal on a build machine without a GPU passes its cgroup settings).
 set -uo pipefail
 out=${1:?usage: tests/gpu/cluster-node.sh OUT STEP...}
 shift
@@ -30,7 +32,8 @@ playbook() {
     shift
     start=$(date +%s.%N)
     echo "$name start $start" >>"$out/times.txt"
-    ansible-playbook -i "$inventory" site.yml "$@" >"$out/$name.log" 2>&1
+    # shellcheck disable=SC2086 # KUBEGPU_SITE_ARGS: extra ansible-playbook arguments, split on spaces
+    ansible-playbook -i "$inventory" site.yml "$@" ${KUBEGPU_SITE_ARGS:-} >"$out/$name.log" 2>&1
     rc=$?
     echo "$name end $(date +%s.%N) rc=$rc" >>"$out/times.txt"
     python3 tests/gpu/stage_times.py "$out/$name.log" >>"$out/times.txt" 2>&1 || true

@@ -24,7 +24,7 @@ import os
 import stat
 import sys
 
-# Every capability runc knows on a current kernel (a privileged container's set).
+# Every capability of a current kernel, in the order of their numbers.
 CAPABILITIES = [
     "CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_DAC_READ_SEARCH", "CAP_FOWNER", "CAP_FSETID", "CAP_KILL",
     "CAP_SETGID", "CAP_SETUID", "CAP_SETPCAP", "CAP_LINUX_IMMUTABLE", "CAP_NET_BIND_SERVICE",
@@ -76,6 +76,13 @@ def bind_mount(spec):
     return {"destination": dest, "type": "bind", "source": os.path.abspath(source), "options": options}
 
 
+def host_capabilities(status="/proc/self/status"):
+    """The capabilities of this process's bounding set (a privileged container gets them all)."""
+    with open(status, encoding="ascii") as handle:
+        mask = next(int(line.split()[1], 16) for line in handle if line.startswith("CapBnd:"))
+    return [name for number, name in enumerate(CAPABILITIES) if mask >> number & 1]
+
+
 def _mount(destination, kind, source, options):
     return {"destination": destination, "type": kind, "source": source, "options": options.split(",")}
 
@@ -106,8 +113,7 @@ def config(hostname, binds, devices, cgroups_path):
             # systemd reads $container to know it runs in one (no udev, no getty on a console).
             "env": ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "container=runc", "TERM=dumb"],
             "cwd": "/",
-            "capabilities": dict.fromkeys(("bounding", "effective", "permitted", "ambient"), CAPABILITIES),
-            "rlimits": [{"type": "RLIMIT_NOFILE", "hard": 1048576, "soft": 1048576}],
+            "capabilities": dict.fromkeys(("bounding", "effective", "permitted", "ambient"), host_capabilities()),
             "noNewPrivileges": False,
         },
         "root": {"path": "rootfs", "readonly": False},
