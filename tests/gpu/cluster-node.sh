@@ -50,9 +50,12 @@ observe() {
         kubectl get pods -A -o wide
     } >"$out/$name-cluster.txt" 2>&1
     for pod in $(kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>/dev/null |
-        grep -E '^(kubegpu-validate|kube-system/nvidia-device-plugin|gpu-operator)/'); do
+        grep -E '^(kubegpu-validate/|kube-system/nvidia-device-plugin|gpu-operator/)'); do
         echo "=== $pod"
+        kubectl describe pod -n "${pod%%/*}" "${pod#*/}" 2>&1 | sed -n '/^Containers:/,$p'
         kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=200 2>&1
+        echo "--- previous"
+        kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=100 --previous 2>&1
     done >"$out/$name-pod-logs.txt"
 }
 

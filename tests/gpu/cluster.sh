@@ -187,7 +187,8 @@ for s in "$@"; do
         device_plugin | rerun | operator)
             running || die "no node container runs (the machine went cold?): run with the step up first"
             step "$s"
-            in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || status=1 ;;
+            # A failed stack leaves nothing for the next step to build on.
+            in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; echo "step $s failed: stopping here"; break; } ;;
         down) down || status=1 ;;
         *) die "unknown step $s (up device_plugin rerun operator down)" ;;
     esac
