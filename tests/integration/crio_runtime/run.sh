@@ -33,10 +33,11 @@ for name in crio pinns crictl; do
   want=$(awk -v n="$name" '$2 == n {print $1}' "$shared_bin/SHA256SUMS.bin")
   [ -n "$want" ] || { echo "crio_runtime tests: $shared_bin/SHA256SUMS.bin lists no $name" >&2; exit 1; }
   if [ ! -x "$crio_bin/$name" ] || [ "$(sha256sum "$crio_bin/$name" | cut -d' ' -f1)" != "$want" ]; then
-    xz -dc "$shared_bin/$name.xz" >"$crio_bin/$name.part" && chmod 0755 "$crio_bin/$name.part" &&
-      [ "$(sha256sum "$crio_bin/$name.part" | cut -d' ' -f1)" = "$want" ] &&
-      mv "$crio_bin/$name.part" "$crio_bin/$name" ||
-      { echo "crio_runtime tests: $shared_bin/$name.xz does not unpack to the binary SHA256SUMS.bin names" >&2; exit 1; }
+    if ! { xz -dc "$shared_bin/$name.xz" >"$crio_bin/$name.part" && chmod 0755 "$crio_bin/$name.part" &&
+      [ "$(sha256sum "$crio_bin/$name.part" | cut -d' ' -f1)" = "$want" ]; }; then
+      echo "crio_runtime tests: $shared_bin/$name.xz does not unpack to the binary SHA256SUMS.bin names" >&2; exit 1
+    fi
+    mv "$crio_bin/$name.part" "$crio_bin/$name"
   fi
 done
 export KUBEGPU_CRIO_BIN=$crio_bin
