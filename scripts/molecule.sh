@@ -21,7 +21,7 @@ usage() {
   echo "  toolkit-debian13 driver-debian13 container-runtime-debian12 container-runtime-debian13 container-runtime-debian-sid" >&2
   exit 2
 }
-[ $# -ge 1 ] && [ -n "$1" ] || usage
+if [ $# -lt 1 ] || [ -z "$1" ]; then usage; fi
 scenario=$1
 command=${2:-${MOLECULE_COMMAND:-test}}
 case $scenario in
