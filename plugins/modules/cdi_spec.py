@@ -58,6 +58,10 @@ description:
     is written; it is written atomically, only when its bytes change (an unchanged driver and unchanged GPUs
     give no change). A spec the module did not write (nvidia-ctk's, a hand-written one), or one edited since,
     is never replaced or removed unless O(force=true)."
+  - "B(Nothing half-written.) The spec, its ownership record and the O(backup) copy are all written next to
+    their destinations first and moved into place only when all three could be written; a failure after
+    that puts back what was there. A full disk, a read-only file system or a directory the user cannot
+    write fails the task with the file, the cause and the fix, and leaves the spec directory as it was."
   - "B(Bad input.) No GPU: no file, RV(msg) says why, the task does not fail. A driver root without libraries,
     a missing C(/dev/nvidiactl), user-space libraries of another version than the loaded kernel module, or no
     GPU with a device node: the task fails and says what to do. A single GPU whose C(/dev/nvidiaN) is missing is

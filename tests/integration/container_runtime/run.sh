@@ -77,7 +77,7 @@ scenario() {
   fi
   grep -q "image: $image\$" "molecule/$name/molecule.yml" ||
     { echo "molecule/$name/molecule.yml does not name $image (the package list changed?)" >&2; return 1; }
-  molecule test -s "$name"
+  molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s "$name"
 }
 debian12() { scenario debian12 bookworm; }
 debian13() { scenario debian13 trixie; }
