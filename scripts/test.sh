@@ -43,7 +43,7 @@ driver() {
 # Steps joined with + run at the same time (their logs follow, one after the
 # other, when all have finished): the DKMS build keeps both cores busy while
 # the cluster test mostly waits on kubeadm, kubelet and the API server.
-steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision cluster driver+kubernetes container_runtime crio_runtime)
+steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision+crio_runtime cluster driver+kubernetes container_runtime)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()
