@@ -32,7 +32,13 @@ container_runtime() { tests/integration/container_runtime/run.sh; }
 crio_runtime() { tests/integration/crio_runtime/run.sh; }
 # A real two-node kubeadm cluster in podman, built by the kubernetes role, with
 # the cluster and validate stages on it (tests/integration/kubernetes/run.sh).
-kubernetes() { tests/integration/kubernetes/run.sh; }
+# Then the GPU host's cluster scripts rehearsed without a GPU (tests/gpu/rehearse.sh), on its caches.
+kubernetes() {
+  local rc=0
+  tests/integration/kubernetes/run.sh || rc=1
+  tests/gpu/rehearse.sh || rc=1
+  return "$rc"
+}
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores;
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
 driver() {

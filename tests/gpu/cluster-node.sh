@@ -7,6 +7,8 @@
 #   rerun          the same again: it must change nothing
 #   operator       site.yml with kubegpu_gpu_stack=gpu_operator
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
+#   check          what site.yml needs is there: systemd running, containerd active,
+#                  the collections found, site.yml parsed with the GPU inventory
 # Each playbook run's log, its task timings and what the cluster shows
 # afterwards (node, pods, their logs) go to OUT; times.txt collects the
 # watch events (tests/gpu/watch.sh) and the per-stage seconds.
@@ -84,7 +86,15 @@ for step in "$@"; do
         down)
             ansible-playbook -i "$inventory" playbooks/kubernetes.yml -e kubernetes_state=absent >"$out/down.log" 2>&1 || status=1
             sed -n '/^PLAY RECAP/,$p' "$out/down.log" | head -n 5 ;;
-        *) echo "unknown step $step (device_plugin rerun operator down)" >&2; exit 2 ;;
+        check)
+            state=$(systemctl is-system-running)
+            echo "systemd: $state; containerd: $(systemctl is-active containerd)"
+            case $state in running | degraded) ;; *) status=1 ;; esac
+            systemctl is-active --quiet containerd || status=1
+            ansible-galaxy collection list 2>/dev/null | grep -E '^(kubegpu\.nvidia|kubernetes\.core|community\.general|ansible\.posix) ' ||
+                status=1
+            ansible-playbook -i "$inventory" site.yml --syntax-check || status=1 ;;
+        *) echo "unknown step $step (device_plugin rerun operator down check)" >&2; exit 2 ;;
     esac
 done
 exit "$status"

@@ -19,7 +19,9 @@
 #   glibc-root.tar  the minimal glibc root of the test image (tests/gpu/prepare.sh ci)
 #   chart/          the GPU Operator chart from the shared binaries
 #
-#   tests/gpu/cluster-prepare.sh
+#   tests/gpu/cluster-prepare.sh              the parts, in .gpu-carry-k8s/
+#   tests/gpu/cluster-prepare.sh --tree DIR   the stage tree itself in DIR, unpacked, as
+#                                             stage.sh leaves it (the build machine's rehearsal)
 # Cached: the parts are rebuilt only when an input changed (the "stage" hash
 # in MANIFEST is taken over the inputs). Needs root, podman, xz, and the
 # inputs of bundle.sh and nvidia-images.sh (KUBEGPU_SHARED_BIN, the
@@ -31,6 +33,8 @@ export CONTAINERS_CONF=${CONTAINERS_CONF:-$repo/tests/integration/containers.con
 k8s=$repo/tests/integration/kubernetes
 out=$repo/.gpu-carry-k8s
 cache=${KUBEGPU_CACHE:-/var/cache/kubegpu}
+tree_only=""
+if [ "${1:-}" = --tree ]; then tree_only=${2:?usage: tests/gpu/cluster-prepare.sh [--tree DIR]}; fi
 log() { echo "cluster-prepare: $*" >&2; }
 die() { log "$*"; exit 1; }
 
@@ -60,7 +64,12 @@ stage_hash=$(
         find "$glibc_root" -type f -printf '%P %s\n' | sort
     } | sha256sum | cut -c1-16
 )
-if [ -f "$out/MANIFEST" ] && grep -qx "stage $stage_hash" "$out/MANIFEST"; then
+if [ -n "$tree_only" ] && [ "$(cat "$tree_only/.complete" 2>/dev/null)" = "$stage_hash" ]; then
+    log "up to date: $tree_only"
+    echo "$stage_hash"
+    exit 0
+fi
+if [ -z "$tree_only" ] && [ -f "$out/MANIFEST" ] && grep -qx "stage $stage_hash" "$out/MANIFEST"; then
     log "up to date: $out ($(grep -c ' part-' "$out/MANIFEST") parts)"
     exit 0
 fi
@@ -101,14 +110,15 @@ cp -a "$collections/community/general" "$stage/collections/ansible_collections/c
 cp -a "$collections/ansible/posix" "$stage/collections/ansible_collections/ansible/"
 find "$stage/collections" -name __pycache__ -type d -prune -exec rm -rf {} +
 tar -C "$glibc_root" -cf "$stage/glibc-root.tar" .
-log "stage tree: $(du -sh "$stage" | cut -f1); compressing"
-
-rm -rf "$out.new"
-mkdir -p "$out.new"
-tar -C "$stage" -cf - . | xz -T2 -6 | split -b 60M -d -a 2 - "$out.new/part-"
-(cd "$out.new" && sha256sum part-* | while read -r sum name; do
-    echo "$sum $(stat -c %s "$name") $name"
-done && echo "stage $stage_hash") >"$out.new/MANIFEST"
-rm -rf "$out"
-mv "$out.new" "$out"
+if [ -n "$tree_only" ]; then
+    echo "$stage_hash" >"$stage/.complete"
+    rm -rf "$tree_only"
+    mkdir -p "$(dirname "$tree_only")"
+    mv "$stage" "$tree_only"
+    log "stage tree in $tree_only ($(du -sh "$tree_only" | cut -f1))"
+    echo "$stage_hash"
+    exit 0
+fi
+log "stage tree: $(du -sh "$stage" | cut -f1); packing"
+tests/gpu/pack.sh "$stage" "$out" "$stage_hash"
 log "wrote $out: $(grep -c ' part-' "$out/MANIFEST") parts, $(du -sh "$out" | cut -f1)"

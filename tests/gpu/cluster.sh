@@ -12,6 +12,7 @@
 #   device_plugin  site.yml there with NVIDIA's device plugin (tests/gpu/cluster-node.sh)
 #   rerun          site.yml again: it must change nothing
 #   operator       site.yml with the GPU Operator instead
+#   check          the node has what site.yml needs (systemd, containerd, collections)
 #   down           kubernetes_state=absent, then the node container stopped and
 #                  removed with everything under its directory: the host as it was
 # The lent GPU host runs no systemd (kubeadm and kubelet want one), hence the
@@ -184,13 +185,13 @@ status=0
 for s in "$@"; do
     case $s in
         up) up || status=1 ;;
-        device_plugin | rerun | operator)
+        device_plugin | rerun | operator | check)
             running || die "no node container runs (the machine went cold?): run with the step up first"
             step "$s"
             # A failed stack leaves nothing for the next step to build on.
             in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; echo "step $s failed: stopping here"; break; } ;;
         down) down || status=1 ;;
-        *) die "unknown step $s (up device_plugin rerun operator down)" ;;
+        *) die "unknown step $s (up device_plugin rerun operator check down)" ;;
     esac
 done
 exit "$status"

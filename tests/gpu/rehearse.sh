@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# The GPU-host cluster scripts (tests/gpu/cluster.sh and what it runs) on a
+# build machine without a GPU, so that they do not rot between GPU runs:
+#   tests/gpu/rehearse.sh
+# The stage tree is assembled unpacked (cluster-prepare.sh --tree; the packing
+# and staging protocol has its own test, tests/integration/test_gpu_stage.py),
+# then cluster.sh brings the node container up (systemd as PID 1 under runc,
+# its network, the test image), checks that site.yml finds what it needs in it,
+# and takes it down again, leaving nothing behind. No kubeadm here: the
+# kubernetes test cluster (tests/integration/kubernetes) runs the same role.
+# Needs root, podman, runc, and the caches of the kubernetes test.
+set -uo pipefail
+cd "$(dirname "$0")/../.." || exit 1
+export KUBEGPU_STAGE=${TMPDIR:-/var/tmp}/kubegpu-rehearse-stage
+export KUBEGPU_NODE_DIR=${TMPDIR:-/var/tmp}/kubegpu-rehearse-node
+fail() { echo "gpu rehearsal: $*" >&2; exit 1; }
+
+hash=$(tests/gpu/cluster-prepare.sh --tree "$KUBEGPU_STAGE/tree") || fail "could not assemble the stage tree"
+KUBEGPU_CARRY=$(mktemp -d)
+out=$(mktemp -d)
+export KUBEGPU_CARRY
+trap 'bash tests/gpu/cluster.sh "$out" down >/dev/null 2>&1; rm -rf "$KUBEGPU_CARRY" "$out"' EXIT
+# What a GPU call carries besides the parts: the manifest naming the stage.
+echo "stage $hash" >"$KUBEGPU_CARRY/MANIFEST"
+
+bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
+bash tests/gpu/cluster.sh "$out" down || fail "the node container left something behind (above)"
+grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host"
+echo "gpu rehearsal passed"
