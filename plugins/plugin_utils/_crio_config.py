@@ -33,13 +33,19 @@ import posixpath
 import re
 from typing import Any
 
-try:
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
+    TOMLKIT_IMPORT_ERROR,
+    RuntimeConfigError,
+    check_absolute,
+    check_runtime_name,
+    check_state,
+    dotted,
+    parse_plain,
+)
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import type_name as _type_name
+
+if TOMLKIT_IMPORT_ERROR is None:
     import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-except ImportError as exc:  # the action plugin reports it with the fix
-    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
-else:
-    TOMLKIT_IMPORT_ERROR = None
 
 MARK = "kubegpu.nvidia.crio_runtime"
 DROP_IN_HEADER = (
@@ -52,19 +58,10 @@ DEFAULT_PATH = ("crio", "runtime", "default_runtime")
 OCI = "oci"
 #: Keys written first in a handler table, in this order; the rest keep the copied table's order.
 LEADING_KEYS = ("runtime_path", "runtime_type")
-_RUNTIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class CrioConfigError(Exception):
+class CrioConfigError(RuntimeConfigError):
     """A configuration the module must not edit: names the file, the key and the fix."""
-
-    def __init__(self, file: str, key: str | None, problem: str, fix: str):
-        self.file = file
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}. {fix}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,33 +96,8 @@ class CrioConfigResult:
 # --------------------------------------------------------------------------- reading
 
 
-def dotted(path) -> str:
-    return ".".join(p if re.match(r"^[A-Za-z0-9_-]+$", p) else f'"{p}"' for p in path)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
 def _parse(text: str | None, name: str) -> dict:
-    try:
-        return tomlkit.parse(text or "").unwrap()
-    except TOMLKitError as exc:
-        raise CrioConfigError(
-            name, None, f"is not valid TOML ({exc})", "fix the syntax (CRI-O refuses it too)"
-        ) from exc
+    return parse_plain(text, name, "CRI-O", CrioConfigError)
 
 
 def _lookup(data: dict, path, name: str) -> Any:
@@ -298,25 +270,16 @@ def _value(value: Any) -> Any:
 
 
 def _check_options(options: CrioRuntimeOptions) -> None:
-    if options.state not in ("present", "absent"):
-        raise CrioConfigError("(options)", "state", f"is {options.state!r}", "use present or absent")
-    if not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
-        raise CrioConfigError(
-            "(options)",
-            "runtime_name",
-            f"is {options.runtime_name!r}",
-            "use letters, digits, '.', '_' or '-' (it is the RuntimeClass handler name)",
-        )
+    check_state(options.state, CrioConfigError)
+    check_runtime_name(options.runtime_name, CrioConfigError)
     if not posixpath.isabs(options.drop_in or "") or posixpath.dirname(options.drop_in) in ("", "/"):
         raise CrioConfigError(
             "(options)", "drop_in", f"is {options.drop_in!r}", "give the absolute path of a file under crio.conf.d"
         )
-    if options.config and not posixpath.isabs(options.config):
-        raise CrioConfigError("(options)", "config", f"is {options.config!r}", "give an absolute path")
-    if options.state == "present" and not posixpath.isabs(options.runtime_path or ""):
-        raise CrioConfigError(
-            "(options)", "runtime_path", f"is {options.runtime_path!r}", "give the absolute path of the binary"
-        )
+    if options.config:
+        check_absolute("config", options.config, error=CrioConfigError)
+    if options.state == "present":
+        check_absolute("runtime_path", options.runtime_path, "give the absolute path of the binary", CrioConfigError)
 
 
 def _effective(layers) -> tuple:
