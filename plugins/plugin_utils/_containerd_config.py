@@ -40,6 +40,12 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import (
+    FileChange,
+    Plan,
+    StagedFile,
+    Validation,
+)
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
     TOMLKIT_IMPORT_ERROR,
     Marks,
@@ -753,3 +759,108 @@ def configure(
         config_path=options.path,
         drop_in_path=options.drop_in,
     )
+
+
+# --------------------------------------------------------------------------- hooks of plugin_utils._runtime_flow
+
+
+def decide_version(given: str | None, node: dict) -> tuple | None:
+    """The version the strategy rests on: the node's binary wins; a given one must agree with it, and parse."""
+    wanted = None
+    if given:
+        wanted = parse_containerd_version(given)
+        if wanted is None:
+            raise ContainerdConfigError(
+                "(options)",
+                "containerd_version",
+                f"is {given!r}, which is not a containerd version",
+                "give a version such as 1.7.24, or leave it out and the node's containerd is asked",
+            )
+    found = parse_containerd_version(node.get("version")) if node.get("version") else None
+    if wanted is not None and found is not None:
+        precision = len(re.findall(r"\d+", _VERSION_RE.search(" " + str(given).strip()).group(0)))
+        if wanted[:precision] != found[:precision]:
+            raise ContainerdConfigError(
+                "(options)",
+                "containerd_version",
+                f"is {given!r}, but the node's containerd ({node.get('path')}) is {_fmt_version(found)}; where the "
+                "runtime goes depends on the version, so a wrong one breaks containerd",
+                "leave containerd_version out (the node's binary is asked), or correct it",
+            )
+    return found or wanted
+
+
+def options_of(args: dict) -> RuntimeOptions:
+    return RuntimeOptions(
+        path=args["path"],
+        drop_in=args["drop_in"] or "",
+        runtime_name=args["runtime_name"],
+        runtime_path=args["runtime_path"],
+        set_as_default=args["set_as_default"],
+        enable_cdi=args["enable_cdi"],
+        state=args["state"],
+    )
+
+
+def compute(args: dict, node: dict) -> Plan:
+    """The module's plan from its arguments and what the node module read (both files, containerd)."""
+    options = options_of(args)
+    config, drop_in = node["config"], node["drop_in"]
+    version = decide_version(args.get("containerd_version"), node["containerd"])
+    computed = configure(
+        config["text"] if config else None, drop_in["text"] if drop_in else None, options, version
+    )
+    result = {
+        "config_version": computed.config_version,
+        "cri_plugin": computed.cri_plugin,
+        "strategy": computed.strategy,
+        "strategy_reason": computed.strategy_reason,
+        "containerd_version": computed.containerd_version,
+        "runtime": computed.runtime,
+        "files": computed.files,
+    }
+    # The drop-in first: config.toml may import it.
+    files = [FileChange(options.drop_in, drop_in, computed.drop_in_text)] if options.drop_in else []
+    files.append(FileChange(options.path, config, computed.config_text))
+    return Plan(files=files, result=result, warnings=list(computed.warnings))
+
+
+def validator(args: dict, node: dict, plan: Plan) -> Validation | str:
+    """`containerd -c config.toml config dump` on the candidates, config.toml importing the candidate drop-in."""
+    binary = node["containerd"]["path"]
+    if not binary:
+        return (
+            f"{args['path']}: not validated: the node has no containerd binary (on its PATH or in an sbin "
+            "directory), so containerd's own parser has not read the result (validated: false)"
+        )
+    config_change, drop_change = plan.files[-1], plan.files[0] if len(plan.files) > 1 else None
+    config_text = config_change.after or ""
+    files = []
+    if drop_change is not None and drop_change.after is not None:
+        staged_drop = f"conf.d/{posixpath.basename(drop_change.path)}"
+        files.append(StagedFile(drop_change.path, staged_drop, drop_change.after))
+        config_text = _import_staged(config_text, args["path"], drop_change.path, "{stage}/" + staged_drop)
+    files.append(StagedFile(config_change.path, "config.toml", config_text))
+    return Validation(
+        argv=(binary, "-c", "{stage}/config.toml", "config", "dump"),
+        files=tuple(files),
+        fix="fix that value in the file named (containerd refuses it at start too), or remove it",
+    )
+
+
+def _import_staged(text: str, config_path: str, drop_in: str, staged: str) -> str:
+    """config.toml for validation: imports made absolute, and the drop-in's entry pointing at the staged copy."""
+    doc = tomlkit.parse(text)
+    if "imports" not in doc:
+        return text
+    entries = []
+    for entry in _plain(doc["imports"]):
+        absolute = entry if posixpath.isabs(entry) else posixpath.join(posixpath.dirname(config_path), entry)
+        if posixpath.normpath(absolute) == drop_in:
+            entries.append(staged)
+            continue
+        entries.append(absolute)
+        if _import_covers(entry, drop_in, config_path):  # a glob: the candidate is read after the current one
+            entries.append(staged)
+    doc["imports"] = entries
+    return doc.as_string()

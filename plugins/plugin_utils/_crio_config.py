@@ -33,6 +33,12 @@ import posixpath
 import re
 from typing import Any
 
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import (
+    FileChange,
+    Plan,
+    StagedFile,
+    Validation,
+)
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
     TOMLKIT_IMPORT_ERROR,
     RuntimeConfigError,
@@ -438,3 +444,77 @@ def _default_origin(layers) -> str:
         if layer.default is not None:
             return layer.name
     return "CRI-O's built-in default"
+
+
+# --------------------------------------------------------------------------- hooks of plugin_utils._runtime_flow
+
+
+def prepare(args: dict) -> dict:
+    """Normalised paths (the node lists the drop-in directory so), and a backup_dir CRI-O would not read."""
+    args = dict(args, drop_in=posixpath.normpath(args["drop_in"]), config=posixpath.normpath(args["config"]))
+    drop_dir = posixpath.dirname(args["drop_in"])
+    backup_dir = posixpath.normpath(args["backup_dir"] or "")
+    if args["backup"] and (backup_dir == drop_dir or backup_dir.startswith(drop_dir.rstrip("/") + "/")):
+        raise CrioConfigError(
+            "(options)",
+            "backup_dir",
+            f"backup_dir {backup_dir} is inside {drop_dir}, which CRI-O reads whole (every file, whatever its "
+            "name): a backup there would be applied as configuration",
+            "Choose a directory outside it",
+        )
+    return args
+
+
+def compute(args: dict, node: dict) -> Plan:
+    """The module's plan from its arguments and what the node module read (crio.conf, every drop-in)."""
+    options = CrioRuntimeOptions(
+        drop_in=args["drop_in"],
+        config=args["config"],
+        runtime_name=args["runtime_name"],
+        runtime_path=args["runtime_path"],
+        set_as_default=args["set_as_default"],
+        state=args["state"],
+    )
+    config, drop_ins = node["config"], node["drop_ins"]
+    computed = configure(
+        config["text"] if config else None,
+        {path: file["text"] for path, file in drop_ins.items()},
+        options,
+        node["runtime_path_exists"],
+    )
+    result = {
+        "drop_in": options.drop_in,
+        "runtime": computed.runtime,
+        "default_runtime": computed.default_runtime,
+        "copied_from": computed.copied_from,
+        "files": [options.drop_in] if computed.changed else [],
+    }
+    if options.state == "present":
+        result["runtime_path_exists"] = node["runtime_path_exists"]
+    change = FileChange(options.drop_in, drop_ins.get(options.drop_in), computed.drop_in_text)
+    return Plan(files=[change], result=result, warnings=list(computed.warnings))
+
+
+def validator(args: dict, node: dict, plan: Plan) -> Validation | str:
+    """`crio --config crio.conf --config-dir crio.conf.d config` on crio.conf and every drop-in, the new one too."""
+    binary = (node.get("crio") or {}).get("path")
+    if not binary:
+        return (
+            f"{args['drop_in']}: not validated: the node has no crio binary (on its PATH or in an sbin directory), "
+            "so CRI-O's own parser has not read the result (validated: false)"
+        )
+    drop_dir = posixpath.dirname(args["drop_in"])
+    config = node["config"]
+    files = [StagedFile(args["config"], "crio.conf", config["text"] if config else "")]
+    texts = {path: file["text"] for path, file in node["drop_ins"].items()}
+    texts.pop(args["drop_in"], None)
+    own = plan.files[0]
+    if own.after is not None:
+        texts[own.path] = own.after
+    for path in sorted(texts):
+        files.append(StagedFile(path, "crio.conf.d/" + posixpath.relpath(path, drop_dir), texts[path]))
+    return Validation(
+        argv=(binary, "--config", "{stage}/crio.conf", "--config-dir", "{stage}/crio.conf.d", "config"),
+        files=tuple(files),
+        fix="fix that value in the file named (CRI-O refuses it at start too), or remove it",
+    )
