@@ -10,19 +10,10 @@ dump`, and writes with ansible.builtin.copy.
 
 from __future__ import annotations
 
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CONTAINERD_ARGUMENT_SPEC
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _containerd_config as containerd
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import RUNTIME
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_files import RuntimeConfigAction
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import Runtime
 
 
 class ActionModule(RuntimeConfigAction):
-    _VALID_ARGS = frozenset(CONTAINERD_ARGUMENT_SPEC)
-    RUNTIME = Runtime(
-        name="containerd",
-        module="kubegpu.nvidia.containerd_runtime",
-        argument_spec=CONTAINERD_ARGUMENT_SPEC,
-        compute=containerd.compute,
-        validator=containerd.validator,
-        lock_path=lambda args: args["path"],
-    )
+    RUNTIME = RUNTIME
+    _VALID_ARGS = frozenset(RUNTIME.argument_spec)

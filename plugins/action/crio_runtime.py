@@ -12,23 +12,10 @@ CRI-O would read them.
 
 from __future__ import annotations
 
-import posixpath
-
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CRIO_ARGUMENT_SPEC
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _crio_config as crio
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._crio_config import RUNTIME
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_files import RuntimeConfigAction
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import Runtime
 
 
 class ActionModule(RuntimeConfigAction):
-    _VALID_ARGS = frozenset(CRIO_ARGUMENT_SPEC)
-    RUNTIME = Runtime(
-        name="CRI-O",
-        module="kubegpu.nvidia.crio_runtime",
-        argument_spec=CRIO_ARGUMENT_SPEC,
-        compute=crio.compute,
-        validator=crio.validator,
-        lock_path=lambda args: posixpath.dirname(args["drop_in"]),
-        prepare=crio.prepare,
-        backup_dir=lambda args: args["backup_dir"],
-    )
+    RUNTIME = RUNTIME
+    _VALID_ARGS = frozenset(RUNTIME.argument_spec)

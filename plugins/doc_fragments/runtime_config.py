@@ -47,9 +47,10 @@ attributes:
   diff_mode:
     description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
     support: full
+    details: The before and after text of every file that changes, created or removed.
   platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
+    description: Any POSIX node with Python; the TOML work happens on the controller.
+    support: full
     platforms: posix
 notes:
   - "One flow for every runtime: the task takes a lock on the node (a directory under C(/run/lock), else

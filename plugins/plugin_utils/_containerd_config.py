@@ -40,9 +40,11 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CONTAINERD_ARGUMENT_SPEC
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import (
     FileChange,
     Plan,
+    Runtime,
     StagedFile,
     Validation,
 )
@@ -71,7 +73,7 @@ from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import v
 if TOMLKIT_IMPORT_ERROR is None:
     import tomlkit
     from tomlkit.container import OutOfOrderTableProxy
-    from tomlkit.items import AoT, Table, Whitespace
+    from tomlkit.items import AoT, InlineTable, Table, Whitespace
 
 
 MARK = "kubegpu.nvidia.containerd_runtime"
@@ -306,7 +308,8 @@ class _Editor:
         self.runtimes(target)  # type checks before anything is created
         name = self.o.runtime_name
         runtimes = target.table(self.runtimes_path, create=True)
-        if name not in runtimes:
+        created = name not in runtimes
+        if created:
             src_name, src = self.copy_source(sources)
             if src is None:
                 new = self._fresh(target)
@@ -314,6 +317,8 @@ class _Editor:
                 new = _build_table(_plain(src), target)
             else:
                 new = self._copy(src)
+            if isinstance(runtimes, InlineTable):
+                raise target.inline_table(self.runtimes_path)
             siblings = [v for dummy, v in _body(runtimes) if isinstance(v, Table)]
             runtimes[name] = new
             target.created.append(runtimes[name])
@@ -325,6 +330,7 @@ class _Editor:
                 runtimes[name].trivia.indent = siblings[0].trivia.indent if ends_blank else ""
             self.copied_from = src_name
         table = runtimes[name]
+        self._match_default_cgroup(target, sources, table, created)
         if "runtime_type" not in table:
             _add_key(table, "runtime_type", target.string(RUNC_SHIM))
         runtime_type = table["runtime_type"]
@@ -346,6 +352,45 @@ class _Editor:
         elif str(current) != self.o.runtime_path:
             options["BinaryName"] = target.string(self.o.runtime_path, current)
         return had_runtimes
+
+    def default_runtime(self, files) -> tuple:
+        """(name, table) of the runtime the node uses by default, as these files define it; (name, None) if none."""
+        default = None
+        for file in files:
+            default = self.default_name(file) or default
+        default = default or "runc"
+        for file in files:
+            runtimes = self.runtimes(file)
+            if runtimes is not None and default in runtimes:
+                return default, runtimes[default]
+        return default, None
+
+    def _match_default_cgroup(self, target: _File, sources, table: Any, created: bool) -> None:
+        """SystemdCgroup as the default runtime has it: one node, one cgroup driver (mixed ones break pods)."""
+        default, default_table = self.default_runtime(sources)
+        if default == self.o.runtime_name or default_table is None:
+            return
+        default_options = default_table.get("options") if "options" in default_table else None
+        if default_options is None or "SystemdCgroup" not in default_options:
+            return
+        wanted = _plain(default_options["SystemdCgroup"])
+        options = table.get("options") if "options" in table else None
+        current = _plain(options["SystemdCgroup"]) if options is not None and "SystemdCgroup" in options else None
+        if current == wanted:
+            return
+        key = dotted((*self.runtime_path, "options", "SystemdCgroup"))
+        if created:
+            options = target.table((*self.runtime_path, "options"), create=True)
+            if current is None:
+                _add_key(options, "SystemdCgroup", tomlkit.item(wanted))
+            else:
+                options["SystemdCgroup"] = wanted
+            return
+        self.warnings.append(
+            f"{target.name}: {key} is {json.dumps(current)} but the default runtime {default!r} has SystemdCgroup = "
+            f"{json.dumps(wanted)}; pods of the two runtimes would use different cgroup drivers, which breaks them. "
+            f"Set {key} = {json.dumps(wanted)} (left as it is: the runtime was not created by this run)"
+        )
 
     @staticmethod
     def _copy(src: Any) -> Any:
@@ -375,6 +420,8 @@ class _Editor:
         runtimes = target.table(self.runtimes_path, create=True)
         if "runc" in runtimes:
             return
+        if isinstance(runtimes, InlineTable):
+            raise target.inline_table(self.runtimes_path)
         runc = self._fresh(target)
         _mark(runc, "added", None)
         runtimes["runc"] = runc
@@ -675,6 +722,13 @@ def _absent(options, config: _File, drop: _File | None, editor: _Editor) -> _Fil
     return drop
 
 
+def _same_ending(before: str | None, after: str) -> str:
+    """A file without a final newline keeps having none, so that absent after present gives back its bytes."""
+    if before and not before.endswith("\n") and after.strip():
+        return after.rstrip("\n")
+    return after
+
+
 def configure(
     config_text: str | None,
     drop_in_text: str | None,
@@ -736,10 +790,10 @@ def configure(
         default_path,
         cdi_path,
     ]
-    new_config: str | None = finished_text(config, owned)
+    new_config: str | None = _same_ending(config_text, finished_text(config, owned))
     if not config.existed and not new_config.strip():
         new_config = None
-    new_drop = finished_text(drop, owned) if drop is not None else None
+    new_drop = _same_ending(drop_in_text, finished_text(drop, owned)) if drop is not None else None
     wants_runtime = options.state == "present" and bool(options.runtime_name)
     runtime = _effective_runtime([config, drop], editor) if wants_runtime else None
     if wants_runtime and runtime is None:  # pragma: no cover - guarded by the steps above
@@ -864,3 +918,13 @@ def _import_staged(text: str, config_path: str, drop_in: str, staged: str) -> st
             entries.append(staged)
     doc["imports"] = entries
     return doc.as_string()
+
+
+RUNTIME = Runtime(
+    name="containerd",
+    module="kubegpu.nvidia.containerd_runtime",
+    argument_spec=CONTAINERD_ARGUMENT_SPEC,
+    compute=compute,
+    validator=validator,
+    lock_path=lambda args: args["path"],
+)

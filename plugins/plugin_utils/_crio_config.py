@@ -33,12 +33,8 @@ import posixpath
 import re
 from typing import Any
 
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import (
-    FileChange,
-    Plan,
-    StagedFile,
-    Validation,
-)
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CRIO_ARGUMENT_SPEC
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _runtime_flow as flow
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
     TOMLKIT_IMPORT_ERROR,
     RuntimeConfigError,
@@ -465,7 +461,7 @@ def prepare(args: dict) -> dict:
     return args
 
 
-def compute(args: dict, node: dict) -> Plan:
+def compute(args: dict, node: dict) -> flow.Plan:
     """The module's plan from its arguments and what the node module read (crio.conf, every drop-in)."""
     options = CrioRuntimeOptions(
         drop_in=args["drop_in"],
@@ -491,11 +487,11 @@ def compute(args: dict, node: dict) -> Plan:
     }
     if options.state == "present":
         result["runtime_path_exists"] = node["runtime_path_exists"]
-    change = FileChange(options.drop_in, drop_ins.get(options.drop_in), computed.drop_in_text)
-    return Plan(files=[change], result=result, warnings=list(computed.warnings))
+    change = flow.FileChange(options.drop_in, drop_ins.get(options.drop_in), computed.drop_in_text)
+    return flow.Plan(files=[change], result=result, warnings=list(computed.warnings))
 
 
-def validator(args: dict, node: dict, plan: Plan) -> Validation | str:
+def validator(args: dict, node: dict, plan: flow.Plan) -> flow.Validation | str:
     """`crio --config crio.conf --config-dir crio.conf.d config` on crio.conf and every drop-in, the new one too."""
     binary = (node.get("crio") or {}).get("path")
     if not binary:
@@ -505,16 +501,29 @@ def validator(args: dict, node: dict, plan: Plan) -> Validation | str:
         )
     drop_dir = posixpath.dirname(args["drop_in"])
     config = node["config"]
-    files = [StagedFile(args["config"], "crio.conf", config["text"] if config else "")]
+    files = [flow.StagedFile(args["config"], "crio.conf", config["text"] if config else "")]
     texts = {path: file["text"] for path, file in node["drop_ins"].items()}
     texts.pop(args["drop_in"], None)
     own = plan.files[0]
     if own.after is not None:
         texts[own.path] = own.after
     for path in sorted(texts):
-        files.append(StagedFile(path, "crio.conf.d/" + posixpath.relpath(path, drop_dir), texts[path]))
-    return Validation(
+        files.append(flow.StagedFile(path, "crio.conf.d/" + posixpath.relpath(path, drop_dir), texts[path]))
+    return flow.Validation(
         argv=(binary, "--config", "{stage}/crio.conf", "--config-dir", "{stage}/crio.conf.d", "config"),
         files=tuple(files),
         fix="fix that value in the file named (CRI-O refuses it at start too), or remove it",
     )
+
+
+#: CRI-O in the runtime flow. Two tasks on one drop-in directory take turns: each reads every file in it.
+RUNTIME = flow.Runtime(
+    "CRI-O",
+    "kubegpu.nvidia.crio_runtime",
+    CRIO_ARGUMENT_SPEC,
+    compute,
+    validator,
+    lock_path=lambda args: posixpath.dirname(args["drop_in"]),
+    prepare=prepare,
+    backup_dir=lambda args: args["backup_dir"],
+)

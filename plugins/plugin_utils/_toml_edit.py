@@ -229,6 +229,8 @@ class TomlFile:
             if child is None:
                 if not create:
                     return None
+                if isinstance(node, InlineTable):
+                    raise self.inline_table(path[:i])
                 child = tomlkit.table(is_super_table=True)
                 node[part] = child
                 child = node[part]
@@ -237,6 +239,16 @@ class TomlFile:
                 raise self.not_a_table(path[: i + 1], child)
             node = child
         return node
+
+    def inline_table(self, path) -> RuntimeConfigError:
+        """A table to add inside an inline table: tomlkit cannot, and rewriting the user's line is not ours to do."""
+        return self.error(
+            self.name,
+            dotted(path),
+            f"is an inline table ({{ ... }} on one line), which {self.runtime} reads, but a table cannot be added "
+            "inside it without rewriting that whole line",
+            f"write it as a [{dotted(path)}] table with one key per line (the same settings), and run again",
+        )
 
     def not_a_table(self, path, value) -> RuntimeConfigError:
         return self.error(
