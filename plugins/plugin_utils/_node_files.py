@@ -106,6 +106,8 @@ _CAUSES = (
     ("Errno 30", "the file system is read-only", "remount it read-write, or manage the file elsewhere"),
     ("Permission denied", "permission denied", "run the task with become, or fix the directory's permissions"),
     ("Errno 13", "permission denied", "run the task with become, or fix the directory's permissions"),
+    (" not writable", "its directory is not writable (a read-only file system?)",
+     "make the directory of {path} writable, or manage the file elsewhere"),
 )
 
 
@@ -211,8 +213,9 @@ class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
             text = text.replace(stage + "/", "")
             lines = [line for line in text.splitlines() if "level=info" not in line][-5:]
             command = " ".join(validation.argv).replace("{stage}/", "")
+            names = ", ".join(f.path for f in plan.changes)
             raise NodeFileError(
-                f"{plan.changes[0].path}: not written, the files on the node are unchanged: {runtime.name}'s own "
+                f"{names}: not written, the files on the node are unchanged: {runtime.name}'s own "
                 f"parser refuses the result ({command}): {' '.join(lines) or f'exit status {rc}'}. {validation.fix}"
             )
         result["validated"] = True
@@ -321,11 +324,13 @@ class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
             dest = posixpath.join(backup_dir, f"{posixpath.basename(path)}.{stamp}~")
         else:
             dest = f"{path}.{stamp}~"
-        res = self._module(
-            "ansible.legacy.copy", {"src": path, "dest": dest, "remote_src": True, "mode": "preserve"}, task_vars
-        )
-        if res.get("failed"):
-            self._module("ansible.legacy.file", {"path": dest, "state": "absent"}, task_vars)
-            cause, fix = _cause(dest, res)
-            raise AnsibleError(f"{path}: not changed, its backup to {dest} failed ({cause}; removed again): {fix}")
+        # cp, not copy with remote_src: copy leaves its temporary file behind when the disk is full.
+        src, dst = shlex.quote(path), shlex.quote(dest)
+        res = self._low_level_execute_command(f"cp -p -- {src} {dst} || {{ rc=$?; rm -f -- {dst}; exit $rc; }}")
+        if res["rc"] != 0:
+            cause, fix = _cause(dest, {"stderr": to_text(res.get("stderr", "")), "msg": to_text(res.get("stdout", ""))})
+            raise AnsibleError(
+                f"{path}: not changed, its backup to {dest} failed ({cause}; the partial backup is removed). "
+                f"Fix: {fix}"
+            )
         return dest
