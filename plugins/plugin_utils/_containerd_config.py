@@ -861,9 +861,7 @@ def compute(args: dict, node: dict) -> Plan:
     options = options_of(args)
     config, drop_in = node["config"], node["drop_in"]
     version = decide_version(args.get("containerd_version"), node["containerd"])
-    computed = configure(
-        config["text"] if config else None, drop_in["text"] if drop_in else None, options, version
-    )
+    computed = configure(config["text"] if config else None, drop_in["text"] if drop_in else None, options, version)
     result = {
         "config_version": computed.config_version,
         "cri_plugin": computed.cri_plugin,

@@ -92,9 +92,9 @@ LOCK_WAIT_S = 120
 LOCK_POLL_S = 0.5
 # mkdir is atomic: the first task to create the directory holds the lock. /run/lock is emptied at boot.
 LOCK_SCRIPT = (
-    "for d in /run/lock /var/lock /tmp; do [ -d \"$d\" ] && [ -w \"$d\" ] || continue; "
-    "if mkdir \"$d/{name}\" 2>/dev/null; then echo \"$d/{name}\"; exit 0; fi; "
-    "if [ -d \"$d/{name}\" ]; then echo \"$d/{name}\"; exit 75; fi; done; exit 1"
+    'for d in /run/lock /var/lock /tmp; do [ -d "$d" ] && [ -w "$d" ] || continue; '
+    'if mkdir "$d/{name}" 2>/dev/null; then echo "$d/{name}"; exit 0; fi; '
+    'if [ -d "$d/{name}" ]; then echo "$d/{name}"; exit 75; fi; done; exit 1'
 )
 LOCK_BUSY = 75
 BACKUP_DIR_MODE = "0700"
@@ -106,8 +106,11 @@ _CAUSES = (
     ("Errno 30", "the file system is read-only", "remount it read-write, or manage the file elsewhere"),
     ("Permission denied", "permission denied", "run the task with become, or fix the directory's permissions"),
     ("Errno 13", "permission denied", "run the task with become, or fix the directory's permissions"),
-    (" not writable", "its directory is not writable (a read-only file system?)",
-     "make the directory of {path} writable, or manage the file elsewhere"),
+    (
+        " not writable",
+        "its directory is not writable (a read-only file system?)",
+        "make the directory of {path} writable, or manage the file elsewhere",
+    ),
 )
 
 
@@ -277,7 +280,11 @@ class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
                     self._remove(change.path, task_vars)
                 else:
                     self._write(
-                        change.path, change.before, change.before["text"], backup=False, validate=None,
+                        change.path,
+                        change.before,
+                        change.before["text"],
+                        backup=False,
+                        validate=None,
                         task_vars=task_vars,
                     )
                 restored.append(change.path)
@@ -330,7 +337,6 @@ class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
         if res["rc"] != 0:
             cause, fix = _cause(dest, {"stderr": to_text(res.get("stderr", "")), "msg": to_text(res.get("stdout", ""))})
             raise AnsibleError(
-                f"{path}: not changed, its backup to {dest} failed ({cause}; the partial backup is removed). "
-                f"Fix: {fix}"
+                f"{path}: not changed, its backup to {dest} failed ({cause}; the partial backup is removed). Fix: {fix}"
             )
         return dest

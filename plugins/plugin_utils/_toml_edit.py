@@ -344,6 +344,7 @@ class Marks:
         item.trivia.comment = original.trivia.comment if original is not None else ""
         item.trivia.comment_ws = original.trivia.comment_ws if original is not None and original.trivia.comment else ""
 
+
 def value_text(item: Item) -> str:
     """The value as written, with its comment: what a `was:` marker keeps."""
     trivia = item.trivia
