@@ -120,8 +120,11 @@ def _cause(path, res):
     for needle, cause, fix in _CAUSES:
         if needle in words:
             return cause, fix.format(path=path)
-    msg = to_text(res.get("msg") or "").strip() or to_text(res.get("exception") or "").strip().splitlines()[-1:]
-    return (msg if isinstance(msg, str) else " ".join(msg)) or "the write failed", "see the cause above"
+    msg = to_text(res.get("msg") or "").strip()
+    if not msg:
+        lines = to_text(res.get("exception") or res.get("stderr") or "").strip().splitlines()
+        msg = lines[-1] if lines else "the write failed without a message"
+    return msg, f"correct what the cause names for {path}, then run the task again"
 
 
 class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
