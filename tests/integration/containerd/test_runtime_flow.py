@@ -15,32 +15,23 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import pytest
-from ansible_run import run_first_task
+from ansible_run import one_task_playbook, run_first_task
 from test_config_dump import FIXTURES, containerd, dump, effective_cri
 
 pytestmark = pytest.mark.containerd
 
-PLAYBOOK = textwrap.dedent(
-    """\
-    - hosts: localhost
-      gather_facts: false
-      environment:
-        PATH: "{{ bin_dir }}:{{ lookup('env', 'PATH') }}"
-      tasks:
-        - name: Configure the runtime
-          kubegpu.nvidia.containerd_runtime:
-            path: "{{ config }}"
-            drop_in: "{{ drop_in }}"
-            runtime_name: "{{ runtime_name | default(omit) }}"
-            containerd_version: "{{ containerd_version | default(omit) }}"
-            backup: "{{ backup | default(omit) }}"
-            state: "{{ state | default(omit) }}"
-          register: outcome
-          ignore_errors: true
-    """
+PLAYBOOK = one_task_playbook(
+    "kubegpu.nvidia.containerd_runtime",
+    {
+        "path": "{{ config }}",
+        "drop_in": "{{ drop_in }}",
+        **{
+            name: f"{{{{ {name} | default(omit) }}}}"
+            for name in ("runtime_name", "containerd_version", "backup", "state")
+        },
+    },
 )
 # containerd refuses it (a string expected): a key the module does not own.
 REFUSED = {

@@ -14,32 +14,23 @@ import os
 import pathlib
 import subprocess
 import sys
-import textwrap
 
 import pytest
 import tomllib
-from ansible_run import run_first_task
+from ansible_run import one_task_playbook, run_first_task
 from test_crio_runtime_playbook import PACKAGED_10_CRIO, Tree, handler
 
 ROOT = pathlib.Path(__file__).resolve().parents[3]
 
-PLAYBOOK = textwrap.dedent(
-    """\
-    - hosts: localhost
-      gather_facts: false
-      environment:
-        PATH: "{{ bin_dir }}:{{ lookup('env', 'PATH') }}"
-      tasks:
-        - name: Configure CRI-O
-          kubegpu.nvidia.crio_runtime:
-            config: "{{ config }}"
-            drop_in: "{{ drop_in }}"
-            runtime_path: "{{ runtime_path }}"
-            runtime_name: "{{ runtime_name | default(omit) }}"
-            state: "{{ state | default(omit) }}"
-          register: outcome
-          ignore_errors: true
-    """
+PLAYBOOK = one_task_playbook(
+    "kubegpu.nvidia.crio_runtime",
+    {
+        "config": "{{ config }}",
+        "drop_in": "{{ drop_in }}",
+        "runtime_path": "{{ runtime_path }}",
+        "runtime_name": "{{ runtime_name | default(omit) }}",
+        "state": "{{ state | default(omit) }}",
+    },
 )
 # A key the module does not read, of a type CRI-O refuses (an integer is expected).
 REFUSED = '[crio.runtime]\nlog_size_max = "big"\n'
