@@ -1,9 +1,13 @@
 # The two commands a newcomer needs:
 #   make run    set up, then `ansible-playbook site.yml` (default inventory: localhost)
 #   make test   set up, then every check CI runs
-.PHONY: run test setup
+# And one Molecule scenario, with podman, its virtualenv and images set up:
+#   make molecule SCENARIO=toolkit-debian13 [MOLECULE_COMMAND=converge]
+.PHONY: run test setup molecule
 
 ANSIBLE_ARGS ?=
+SCENARIO ?=
+MOLECULE_COMMAND ?= test
 
 run:
 	scripts/setup.sh run
@@ -14,3 +18,6 @@ test:
 
 setup:
 	scripts/setup.sh test
+
+molecule:
+	scripts/molecule.sh "$(SCENARIO)" "$(MOLECULE_COMMAND)"

@@ -44,4 +44,7 @@ if [ "$want" = test ]; then
   # ansible-test --venv fetches pip's bootstrap from the internet; use a local stand-in.
   scripts/ansible-test-offline-bootstrap.sh >/dev/null
 fi
-echo "setup: ready ($want) with $("$top/.venv/bin/ansible" --version | head -1)"
+# Read the whole output, then keep its first line: `| head -1` closes the pipe
+# early and ansible may die of it with a "Broken pipe" traceback.
+version=$("$top/.venv/bin/ansible" --version 2>/dev/null) || version="ansible (--version failed)"
+echo "setup: ready ($want) with ${version%%$'\n'*}"

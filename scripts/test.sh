@@ -28,6 +28,8 @@ units_216() { scripts/ansible-test.sh .venv-2.16 units; }
 provision() { tests/integration/provision/run.sh; }
 cluster() { tests/integration/cluster/run.sh; }
 container_runtime() { tests/integration/container_runtime/run.sh; }
+# A real CRI-O v1.36.3 daemon (../shared/bin) on Debian 13: the role's handler, CDI, rollback.
+crio_runtime() { tests/integration/crio_runtime/run.sh; }
 # A real two-node kubeadm cluster in podman, built by the kubernetes role, with
 # the cluster and validate stages on it (tests/integration/kubernetes/run.sh).
 kubernetes() { tests/integration/kubernetes/run.sh; }
@@ -41,7 +43,7 @@ driver() {
 # Steps joined with + run at the same time (their logs follow, one after the
 # other, when all have finished): the DKMS build keeps both cores busy while
 # the cluster test mostly waits on kubeadm, kubelet and the API server.
-steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision cluster driver+kubernetes container_runtime)
+steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision+crio_runtime cluster driver+kubernetes container_runtime)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()

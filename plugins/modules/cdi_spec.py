@@ -58,6 +58,10 @@ description:
     is written; it is written atomically, only when its bytes change (an unchanged driver and unchanged GPUs
     give no change). A spec the module did not write (nvidia-ctk's, a hand-written one), or one edited since,
     is never replaced or removed unless O(force=true)."
+  - "B(Nothing half-written.) The spec, its ownership record and the O(backup) copy are all written next to
+    their destinations first and moved into place only when all three could be written; a failure after
+    that puts back what was there. A full disk, a read-only file system or a directory the user cannot
+    write fails the task with the file, the cause and the fix, and leaves the spec directory as it was."
   - "B(Bad input.) No GPU: no file, RV(msg) says why, the task does not fail. A driver root without libraries,
     a missing C(/dev/nvidiactl), user-space libraries of another version than the loaded kernel module, or no
     GPU with a device node: the task fails and says what to do. A single GPU whose C(/dev/nvidiaN) is missing is
@@ -102,6 +106,14 @@ options:
         optional C(mig_mode_current)). Default, read from C(/proc/driver/nvidia/gpus).
     type: list
     elements: dict
+  kind:
+    description:
+      - The CDI kind (C(vendor/class)) the spec's devices are named under, C(<kind>=<name>).
+      - NVIDIA's device plugin in its CDI strategies names the devices it allocates
+        C(k8s.device-plugin.nvidia.com/gpu=<uuid>); a second spec of that kind lets the runtime resolve those names
+        with this module's spec (see the M(kubegpu.nvidia.cdi_spec) notes and the cdi role).
+    type: str
+    default: nvidia.com/gpu
   layout:
     description:
       - How libraries reach the container's loader (see the description).
@@ -304,6 +316,7 @@ ARGUMENT_SPEC = {
     "driver_version": {"type": "str"},
     "gpus": {"type": "list", "elements": "dict"},
     "layout": {"type": "str", "default": "auto", "choices": ["auto", "hooks", "hook_free"]},
+    "kind": {"type": "str", "default": "nvidia.com/gpu"},
     "force": {"type": "bool", "default": False},
     "backup": {"type": "bool", "default": False},
 }

@@ -28,6 +28,9 @@ description:
   - RV(ansible_facts.nvidia.findings) turns the facts into blockers, warnings and hints with a fix each.
   - Files that exist but cannot be read or parsed are listed in RV(ansible_facts.nvidia.read_errors);
     the module carries on with the rest.
+  - Only regular files are read, each up to 8 MiB, without blocking. A FIFO, a device, a socket or a
+    larger file where a file is expected (a link to C(/dev/zero), say) is listed in
+    RV(ansible_facts.nvidia.read_errors) and not opened.
   - The module changes nothing. Only C(nvidia-smi -q -x), C(ldconfig -p), C(containerd --version) and
     C(crio --version) are run, and only when O(root=/).
 options:
@@ -39,6 +42,8 @@ options:
       - When it is not C(/), no command is run (C(nvidia-smi), C(ldconfig), runtime versions), and
         the kernel release is read only from C(<root>/proc/sys/kernel/osrelease).
       - Paths in the returned facts are as seen on the inspected system, without this prefix.
+      - A root that does not exist, or is not a directory, fails the task (read as it is, it would
+        look like a host without a GPU).
     type: path
     default: /
   nvidia_smi:
@@ -670,7 +675,10 @@ ansible_facts:
 
 from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.collect import gather_facts  # noqa: E402
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.collect import (  # noqa: E402
+    GatherError,
+    gather_facts,
+)
 
 
 def main():
@@ -693,12 +701,15 @@ def main():
             argv = [timeout, "--kill-after=5", str(limit)] + list(argv)
         return module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
 
-    facts = gather_facts(
-        root=module.params["root"],
-        run_command=run_command,
-        nvidia_smi=module.params["nvidia_smi"],
-        nvidia_smi_xml=module.params["nvidia_smi_xml"],
-    )
+    try:
+        facts = gather_facts(
+            root=module.params["root"],
+            run_command=run_command,
+            nvidia_smi=module.params["nvidia_smi"],
+            nvidia_smi_xml=module.params["nvidia_smi_xml"],
+        )
+    except GatherError as exc:
+        module.fail_json(msg=str(exc))
     module.exit_json(changed=False, ansible_facts={"nvidia": facts})
 
 

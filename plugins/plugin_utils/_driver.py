@@ -312,6 +312,8 @@ def plan_driver(facts, *, branch='', kernel_modules='auto', source='auto', headl
         'fabric_manager': False,
         'fabric_manager_packages': [],
         'dkms': False,
+        # Said before a step that runs long and prints nothing meanwhile (the DKMS build); empty otherwise.
+        'announcement': '',
         'secure_boot_blocked': False,
         'secure_boot_message': '',
         'repository': None,
@@ -365,12 +367,23 @@ def plan_driver(facts, *, branch='', kernel_modules='auto', source='auto', headl
             'NVIDIA\'s CUDA repository' if source == 'cuda' else '{0} packages'.format(distro.capitalize()))
 
     _choose_packages(plan, headless=headless, ubuntu_precompiled=ubuntu_precompiled, arch=arch)
+    if plan['dkms']:
+        plan['announcement'] = dkms_announcement(plan)
 
     secure_boot = facts.get('secure_boot') or {}
     if plan['dkms'] and secure_boot.get('enabled') is True and not secure_boot_mok_enrolled:
         plan['secure_boot_blocked'] = True
         plan['secure_boot_message'] = secure_boot_steps(family, distro)
     return plan
+
+
+def dkms_announcement(plan):
+    """What the package install is about to do when it builds the kernel module, and how long it takes."""
+    return (
+        'Next: the package install builds the NVIDIA kernel module ({0}) with DKMS, compiling its source '
+        'against the headers of kernel {1}. This usually takes 10 to 15 minutes on 2 cores (3 to 5 on 16), and '
+        'the task prints nothing until it has finished; the compiler log is under /var/lib/dkms/nvidia*/ while '
+        'it runs. A second run skips it.'.format(plan['kernel_modules'], plan['kernel_release']))
 
 
 def _choose_packages(plan, headless, ubuntu_precompiled, arch):

@@ -45,6 +45,12 @@ def _blob(tar, data):
     return "sha256:" + digest
 
 
+def _env(env):
+    """The image's environment: PATH_ENV unless ``env`` sets PATH itself, then ``env``."""
+    env = list(env or [])
+    return env if any(item.startswith("PATH=") for item in env) else [PATH_ENV] + env
+
+
 def build(out, name, rootfs, cmd, extra=None, env=None):  # noqa: PLR0917
     """Write the OCI archive ``out`` for image ``name`` (docker.io/...:tag) running ``cmd``."""
     layer = _layer(rootfs, extra or {})
@@ -52,7 +58,7 @@ def build(out, name, rootfs, cmd, extra=None, env=None):  # noqa: PLR0917
     config = {
         "architecture": "amd64",
         "os": "linux",
-        "config": {"Cmd": list(cmd), "Env": [PATH_ENV] + list(env or []), "WorkingDir": "/"},
+        "config": {"Cmd": list(cmd), "Env": _env(env), "WorkingDir": "/"},
         "rootfs": {"type": "layers", "diff_ids": [layer_digest]},
     }
     with tarfile.open(out, "w") as tar:

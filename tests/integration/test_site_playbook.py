@@ -67,3 +67,38 @@ def test_strict_preflight_with_a_required_gpu_fails_on_a_machine_without_one(ans
         assert 'preflight_require_gpu: false' in result['msg']
     else:
         assert result.get('failed') is not True
+
+
+def test_site_ends_with_one_summary_row_per_node_and_skips_stages_as_wholes(ansible_env):
+    run = run_site(ansible_env)
+    facts = task_result(run, 'Detect GPUs, driver, runtimes and blockers')['ansible_facts']['nvidia']
+    summary = task_result(run, 'Summarize the run, one line per node')['msg'].splitlines()
+
+    assert run['plays'][-1]['play']['name'] == 'Summarize the run'
+    assert summary[0].split() == ['NODE', 'GPUS', 'DRIVER', 'RUNTIME', 'MODE', 'CDI', 'SPEC', 'VALIDATION',
+                                  'CHANGED', 'SKIPPED']
+    assert [line.split()[0] for line in summary[2:]] == ['localhost']
+    ran = [task['task']['name'] for play in run['plays'] for task in play['tasks']]
+    skipped = [name for play in run['plays'] for task in play['tasks'] for name, result in [(task['task']['name'],
+               task['hosts'].get('localhost', {}))] if result.get('skipped')]
+    # Stages that do not run are plays without hosts, not every task of theirs skipped.
+    not_running = ('kubegpu.nvidia.kubernetes :', 'kubegpu.nvidia.provision :', 'kubegpu.nvidia.device_plugin :',
+                   'kubegpu.nvidia.validate :')
+    assert not [name for name in ran if name.startswith(not_running)]
+    assert len(skipped) <= 3, skipped
+    if facts['gpu_count'] == 0:
+        assert 'node stage: no NVIDIA GPU' in summary[2]
+        assert not [name for name in ran if name.startswith(('kubegpu.nvidia.driver :', 'kubegpu.nvidia.cdi :',
+                                                             'kubegpu.nvidia.container_runtime :'))]
+
+
+def test_site_without_provisioning_or_a_cluster_prints_no_warning_or_error(ansible_env):
+    env = dict(ansible_env, ANSIBLE_STDOUT_CALLBACK='default')
+    env.pop('KUBECONFIG', None)
+    proc = subprocess.run(
+        [str(VENV_BIN / 'ansible-playbook'), 'site.yml', '-e', 'kubegpu_cluster=false'],
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=300, check=False)
+    output = proc.stdout + proc.stderr
+
+    assert proc.returncode == 0, output[-4000:]
+    assert '[WARNING]' not in output and '[ERROR]' not in output and 'template error' not in output, output

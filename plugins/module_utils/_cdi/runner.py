@@ -16,11 +16,15 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import hashlib
 import json
 import os
 import posixpath
+import shutil
+import stat
 import tempfile
+import time
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi import discover as discovery
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi.spec import (
@@ -63,18 +67,210 @@ def ownership(path):
     return current, owned
 
 
-def _write_atomic(module, path, data):
-    directory = posixpath.dirname(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + posixpath.basename(path) + ".")
+# errno -> (what it means, what to do); {dir} is the spec's directory.
+_CAUSES = {
+    errno.EACCES: (
+        "permission denied",
+        "run the task with become: true (the CDI directories belong to root), or set path to a directory "
+        "this user can write",
+    ),
+    errno.EPERM: (
+        "operation not permitted",
+        "run the task with become: true, and check that {dir} is not immutable (lsattr -d {dir})",
+    ),
+    errno.ENOSPC: ("no space left on the file system", "free space on the file system of {dir} (df -h {dir})"),
+    errno.EDQUOT: ("disk quota exceeded", "free space within the quota on the file system of {dir}"),
+    errno.EROFS: (
+        "read-only file system",
+        "remount the file system of {dir} read-write, or set path to a directory on a writable file system "
+        "that the runtime reads (/var/run/cdi is the other default)",
+    ),
+    errno.ENOTDIR: ("a part of the path is not a directory", "set path below a directory"),
+}
+
+
+def _existing_parent(path):
+    directory = posixpath.dirname(path) or "/"
+    while directory != "/" and not os.path.isdir(directory):
+        directory = posixpath.dirname(directory)
+    return directory
+
+
+def os_failure(path, task, doing, exc, outcome):
+    """A CdiError naming the file, what failed, the cause, the fix and what was left on the node.
+
+    ``doing`` may hold {dir} (the spec's directory) and {name} (the file the
+    system call named).
+    """
+    directory = _existing_parent(path)
+    cause, fix = _CAUSES.get(exc.errno, (exc.strerror or str(exc), "remove the cause"))
+    return CdiError(
+        "cannot %s %s: %s failed: %s (%s). %s. Fix: %s, then run the task again"
+        % (
+            task,
+            path,
+            doing.format(dir=posixpath.dirname(path), name=getattr(exc, "filename", None) or path),
+            cause,
+            errno.errorcode.get(exc.errno, exc.errno),
+            outcome,
+            fix.format(dir=directory),
+        )
+    )
+
+
+def _missing_dirs(directory):
+    """The directories makedirs would create for ``directory``, outermost first."""
+    missing = []
+    while directory and directory != "/" and not os.path.lexists(directory):
+        missing.append(directory)
+        directory = posixpath.dirname(directory)
+    return list(reversed(missing))
+
+
+class _Transaction:
+    """Every new file is staged next to its destination first; nothing lands until all are staged.
+
+    Staging is where a full disk, a read-only file system or a missing permission
+    shows: the failure leaves the directory as it was. The renames that follow
+    are atomic; should one fail, the ones before it are put back, so the spec
+    and its ownership record never disagree.
+    """
+
+    def __init__(self, module, path):
+        self.module = module
+        self.path = path
+        self.directory = posixpath.dirname(path)
+        self.created_dirs = []
+        self.staged = []  # (tmp, destination)
+        self.done = []  # (destination, saved copy of what was there or None)
+
+    def make_directory(self):
+        for directory in _missing_dirs(self.directory):
+            os.mkdir(directory, 0o755)
+            self.created_dirs.append(directory)
+
+    def stage(self, destination, data, mode=SPEC_MODE):
+        fd, tmp = tempfile.mkstemp(dir=self.directory, prefix="." + posixpath.basename(destination) + ".")
+        self.staged.append((tmp, destination))
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        if self.module.selinux_enabled():
+            context = self.module.selinux_default_context(destination)
+            self.module.set_context_if_different(tmp, context, False)
+
+    def commit(self):
+        for tmp, destination in self.staged:
+            saved = None
+            if os.path.lexists(destination):
+                saved = "%s.prev" % tmp
+                self._keep(destination, saved)
+            os.replace(tmp, destination)
+            self.done.append((destination, saved))
+        for _destination, saved in self.done:
+            if saved:
+                os.unlink(saved)
+        self.staged, self.done, self.created_dirs = [], [], []
+
+    @staticmethod
+    def _keep(destination, saved):
+        # A hard link keeps the previous bytes without needing space for them;
+        # where links are not supported, a copy.
+        try:
+            os.link(destination, saved)
+            return
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.EXDEV, errno.EMLINK, errno.ENOTSUP, errno.EOPNOTSUPP):
+                raise
+        with open(destination, "rb") as source, open(saved, "xb") as copy:
+            copy.write(source.read())
+        shutil.copymode(destination, saved)
+
+    def roll_back(self):
+        """Put back what commit replaced and remove what was staged; True when the node is as before."""
+        clean = True
+        for destination, saved in reversed(self.done):
+            try:
+                if saved:
+                    os.replace(saved, destination)
+                else:
+                    os.unlink(destination)
+            except OSError:
+                clean = False
+        for tmp, _destination in self.staged:
+            for leftover in (tmp, "%s.prev" % tmp):
+                try:
+                    if os.path.lexists(leftover):
+                        os.unlink(leftover)
+                except OSError:
+                    clean = False
+        for directory in reversed(self.created_dirs):
+            try:
+                os.rmdir(directory)
+            except OSError:
+                clean = False
+        return clean
+
+
+def backup_name(path):
+    """The name AnsibleModule.backup_local gives a copy: <path>.<pid>.<timestamp>~."""
+    return "%s.%s.%s" % (path, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime(time.time())))
+
+
+def write_spec(module, path, text, current, backup):
+    """Write the spec and its ownership record together, or neither; returns the backup's path or None.
+
+    The backup is a new file of its own, staged like the others, so a full disk
+    leaves no empty copy behind.
+    """
+    transaction = _Transaction(module, path)
+    backup_file = backup_name(path) if backup and current is not None else None
+    doing = "creating the directory {name}"
     try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(tmp, SPEC_MODE)
-        module.atomic_move(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    os.chmod(path, SPEC_MODE)
+        transaction.make_directory()
+        doing = "writing the new files in {dir}"
+        if backup_file:
+            transaction.stage(backup_file, current, stat.S_IMODE(os.stat(path).st_mode))
+        transaction.stage(path, text)
+        transaction.stage(owner_path(path), _record(text))
+        doing = "moving the new files into place in {dir}"
+        transaction.commit()
+    except OSError as exc:
+        if transaction.roll_back():
+            outcome = "Nothing was changed: %s is as it was" % path
+        else:
+            outcome = "Putting back the previous files failed too: check %s and its .owner record by hand" % path
+        raise os_failure(path, "write the CDI spec", doing, exc, outcome) from None
+    return backup_file
+
+
+def remove_spec(module, path, backup):
+    """Remove the spec and its ownership record; returns the backup's path or None."""
+    record = owner_path(path)
+    backup_file = None
+    try:
+        if backup:
+            backup_file = backup_name(path)
+            os.link(path, backup_file)  # the same bytes, no space needed
+        os.unlink(path)
+    except OSError as exc:
+        if backup_file and os.path.lexists(backup_file) and os.path.lexists(path):
+            os.unlink(backup_file)
+        raise os_failure(
+            path, "remove the CDI spec", "removing it", exc, "Nothing was changed: %s is still there" % path
+        ) from None
+    try:
+        if os.path.lexists(record):
+            os.unlink(record)
+    except OSError as exc:
+        # The spec is gone; the stale record alone is harmless (the next run removes it).
+        module.warn("%s was removed, but its record %s could not be: %s" % (path, record, exc.strerror or exc))
+    return backup_file
 
 
 def _record(text):
@@ -127,6 +323,7 @@ def run_module(module):
         return result
 
     spec = build_spec(inventory, inventory["layout"])
+    spec["kind"] = params.get("kind") or spec["kind"]
     errors = validate_spec(spec)
     if errors:
         raise CdiError(
@@ -161,13 +358,9 @@ def run_module(module):
         }
     if module.check_mode:
         return result
-    directory = posixpath.dirname(path)
-    if not os.path.isdir(directory):
-        os.makedirs(directory, 0o755)
-    if current is not None and params["backup"]:
-        result["backup_file"] = module.backup_local(path)
-    _write_atomic(module, path, text)
-    _write_atomic(module, owner_path(path), _record(text))
+    backup_file = write_spec(module, path, text, current, params["backup"])
+    if backup_file:
+        result["backup_file"] = backup_file
     return result
 
 
@@ -178,7 +371,12 @@ def _absent(module, path, current, owned, result):
         if os.path.exists(record):
             result["changed"] = True
             if not module.check_mode:
-                os.unlink(record)
+                try:
+                    os.unlink(record)
+                except OSError as exc:
+                    raise os_failure(
+                        path, "remove the ownership record of", "removing {name}", exc, "Nothing was changed"
+                    ) from None
         return result
     if not owned and not module.params["force"]:
         module.warn(_not_owned_message(path, "remove", "removing"))
@@ -193,9 +391,7 @@ def _absent(module, path, current, owned, result):
         }
     if module.check_mode:
         return result
-    if module.params["backup"]:
-        result["backup_file"] = module.backup_local(path)
-    os.unlink(path)
-    if os.path.exists(record):
-        os.unlink(record)
+    backup_file = remove_spec(module, path, module.params["backup"])
+    if backup_file:
+        result["backup_file"] = backup_file
     return result

@@ -16,11 +16,13 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import errno
 import os
 import platform
 import posixpath
 import re
 import shutil
+import stat
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import devices, parsers
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import compute_findings
@@ -61,9 +63,77 @@ CONTAINER_TOOLKIT_BINARIES = (
 SECURE_BOOT_GUID = "8be4df61-93ca-11d2-aa0d-e0a9e5b8cf8c"
 CONTAINERD_CONFIG = "/etc/containerd/config.toml"
 
+# The largest file read: nvidia-smi -q -x of an 8-GPU HGX is about 150 KiB, a CDI
+# spec a few KiB. A bound keeps a hostile root (a 10 GiB file, a link to /dev/zero)
+# from exhausting the node's memory.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+
 # Debian's packages name the module nvidia-current.ko (the module itself is still "nvidia").
 _MODULE_FILE_RE = re.compile(r"^nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?$")
 _MODULES_DEP_RE = re.compile(r"^(\S*/nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?):", re.MULTILINE)
+
+
+class GatherError(Exception):
+    """The inspection cannot start (a root that does not exist); the message says what to pass instead."""
+
+
+_FILE_TYPES = (
+    (stat.S_ISFIFO, "a FIFO (named pipe)"),
+    (stat.S_ISCHR, "a character device"),
+    (stat.S_ISBLK, "a block device"),
+    (stat.S_ISSOCK, "a socket"),
+    (stat.S_ISDIR, "a directory"),
+)
+
+
+def _file_type(mode):
+    for test, name in _FILE_TYPES:
+        if test(mode):
+            return name
+    return "not a regular file"
+
+
+class FileRefused(Exception):
+    """A path that exists but is not read: not a regular file, or larger than the bound."""
+
+
+def read_regular_file(path, limit=MAX_FILE_BYTES):
+    """Bytes of a regular file of at most ``limit`` bytes; None when it does not exist.
+
+    Never blocks and never reads without bound: a FIFO, device or socket is
+    refused before it is opened (opening a FIFO waits for a writer), the open
+    itself is non-blocking, and the file is checked again on the open handle.
+    /proc and sysfs files are regular files whose size is 0 until read, so the
+    bound is enforced on what is read, not on st_size alone.
+    """
+    try:
+        info = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if not stat.S_ISREG(info.st_mode):
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
+        raise FileRefused("is %s, not a regular file; not read" % _file_type(info.st_mode))
+    if info.st_size > limit:
+        raise FileRefused("is %d bytes, larger than the %d bytes this module reads; not read" % (info.st_size, limit))
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    fd = os.open(path, flags)
+    try:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):  # replaced between the stat and the open
+            raise FileRefused("is %s, not a regular file; not read" % _file_type(info.st_mode))
+        chunks, size = [], 0
+        while size <= limit:
+            chunk = os.read(fd, min(65536, limit + 1 - size))
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        if size > limit:
+            raise FileRefused("is larger than the %d bytes this module reads; not read" % limit)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
 
 
 class RootReader:
@@ -126,9 +196,11 @@ class RootReader:
     def data(self, path):
         """File contents as bytes; None when the file does not exist."""
         try:
-            with open(self.host(path), "rb") as handle:
-                return handle.read()
+            return read_regular_file(self.host(path))
         except FileNotFoundError:
+            return None  # removed between the stat and the open
+        except FileRefused as exc:
+            self.error(path, str(exc))
             return None
         except OSError as exc:
             self._os_error(path, exc)
@@ -427,10 +499,12 @@ def read_nvidia_smi(reader, path, run_command, enabled, xml_path):
     if xml_path:
         result["source"] = "file"
         try:
-            with open(xml_path, "rb") as handle:
-                text = handle.read().decode("utf-8", "replace")
-        except OSError as exc:
-            reason = exc.strerror or str(exc)
+            data = read_regular_file(xml_path)
+            if data is None:
+                raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), xml_path)
+            text = data.decode("utf-8", "replace")
+        except (OSError, FileRefused) as exc:
+            reason = str(exc) if isinstance(exc, FileRefused) else exc.strerror or str(exc)
             reader.error(xml_path, reason)
             result["error"] = "cannot read the saved nvidia-smi XML %s: %s" % (xml_path, reason)
             return result, None
@@ -692,6 +766,27 @@ def read_fabric_manager(reader, nvswitch_count):
     }
 
 
+def check_root(root):
+    """Refuse a root that is not a directory: read as-is it would look like a host without a GPU."""
+    try:
+        info = os.stat(root)
+    except FileNotFoundError:
+        raise GatherError(
+            "root %s does not exist; pass the directory of the mounted image or chroot to inspect, "
+            "or leave root out to inspect this node (/)" % root
+        ) from None
+    except OSError as exc:
+        raise GatherError(
+            "root %s cannot be inspected: %s; run the task with become, or pass a readable directory"
+            % (root, exc.strerror or exc)
+        ) from exc
+    if not stat.S_ISDIR(info.st_mode):
+        raise GatherError(
+            "root %s is %s, not a directory; pass the directory of the mounted image or chroot to inspect"
+            % (root, _file_type(info.st_mode))
+        )
+
+
 def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=None):
     """Everything gpu_facts returns under ansible_facts.nvidia.
 
@@ -700,6 +795,7 @@ def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=Non
     malformed ones end up in ``read_errors``; nothing here raises for them.
     """
     reader = RootReader(root)
+    check_root(reader.root)
     kernel = read_kernel(reader)
     os_info = read_os(reader)
     gpus, nvswitches = scan_pci(reader)

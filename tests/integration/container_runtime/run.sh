@@ -12,7 +12,7 @@
 # .venv-molecule that tests/integration/driver/run.sh sets up (same
 # requirements file), tests/integration/containers.conf, and the project's
 # .venv (scripts/setup.sh test) for the CRI client.
-# CRI-O is not packaged where this runs: crio_runtime is covered by unit tests.
+# CRI-O has a scenario of its own: tests/integration/crio_runtime/run.sh.
 # Exits non-zero when any scenario failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
@@ -77,7 +77,7 @@ scenario() {
   fi
   grep -q "image: $image\$" "molecule/$name/molecule.yml" ||
     { echo "molecule/$name/molecule.yml does not name $image (the package list changed?)" >&2; return 1; }
-  molecule test -s "$name"
+  molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s "$name"
 }
 debian12() { scenario debian12 bookworm; }
 debian13() { scenario debian13 trixie; }

@@ -51,10 +51,10 @@ plan() {
   ansible-playbook -i tests/integration/driver/fixture_hosts.yml tests/integration/driver/plan.yml --check
 }
 toolkit() {
-  scripts/podman-image.sh trixie >/dev/null && molecule test -s toolkit-debian13
+  scripts/podman-image.sh trixie >/dev/null && molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s toolkit-debian13
 }
 dkms() {
-  scripts/podman-image.sh trixie >/dev/null && molecule test -s driver-debian13
+  scripts/podman-image.sh trixie >/dev/null && molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s driver-debian13
 }
 
 steps=(plan toolkit dkms)

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import builtins
+import os
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import collect
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.collect import RootReader, gather_facts
@@ -554,15 +554,16 @@ def test_directory_where_a_file_is_expected_is_a_read_error(h200_root):
 
 
 def test_permission_denied_on_one_file_is_recorded_and_the_rest_gathered(h200_root, monkeypatch):
+    # The tests run as root, where file modes deny nothing: refuse the open instead.
     denied = str(h200_root.host("/proc/driver/nvidia/version"))
-    real_open = builtins.open
+    real_open = os.open
 
     def guarded_open(file, *args, **kwargs):
         if str(file) == denied:
             raise PermissionError(13, "Permission denied", file)
         return real_open(file, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "open", guarded_open)
+    monkeypatch.setattr(os, "open", guarded_open)
 
     facts = gather_facts(str(h200_root))
 

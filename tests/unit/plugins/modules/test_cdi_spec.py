@@ -114,3 +114,21 @@ def test_every_returned_key_is_documented_in_return(node, capsys):
     result = _run(dict(args, force=True, backup=True), capsys)[1]
     documented = set(yaml.safe_load(cdi_spec.RETURN)) | {"changed", "warnings", "diff", "invocation", "failed"}
     assert sorted(set(result) - documented) == []
+
+
+def test_the_device_plugins_kind_names_the_same_devices_and_a_bad_kind_is_refused(node, capsys):
+    dummy, path, args = node
+    code, plain = _run(args, capsys)
+    assert code == 0
+    other = path.parent / "kubegpu-device-plugin.json"
+    code, named = _run(dict(args, path=str(other), kind="k8s.device-plugin.nvidia.com/gpu"), capsys)
+    assert code == 0 and named["changed"] is True
+    written = json.loads(other.read_text())
+    assert written["kind"] == "k8s.device-plugin.nvidia.com/gpu" == named["kind"]
+    # What the device plugin hands kubelet (k8s.device-plugin.nvidia.com/gpu=<uuid>) resolves to the same edits.
+    assert [d["name"] for d in written["devices"]] == plain["devices"] == ["0", H200_UUID, "all"]
+    assert written["containerEdits"] == plain["spec"]["containerEdits"]
+    assert _run(dict(args, path=str(other), kind="k8s.device-plugin.nvidia.com/gpu"), capsys)[1]["changed"] is False
+
+    code, refused = _run(dict(args, path=str(path.parent / "bad.json"), kind="gpu"), capsys)
+    assert code == 1 and "kind" in refused["msg"] and not (path.parent / "bad.json").exists()

@@ -93,6 +93,17 @@ def test_module_rejects_an_unknown_option(capsys):
     assert "roots" in result["msg"]
 
 
+def test_module_fails_on_a_root_that_does_not_exist_naming_it(tmp_path, capsys):
+    missing = tmp_path / "mnt" / "image"
+
+    code, result = _run({"root": str(missing), "nvidia_smi": False}, capsys)
+
+    assert code == 1
+    assert result["failed"] is True
+    assert str(missing) in result["msg"] and "does not exist" in result["msg"]
+    assert "ansible_facts" not in result
+
+
 def test_every_returned_key_is_documented_in_return(tmp_path, capsys):
     root = build_h200_root(tmp_path / "h200")
     # Populate every list so its elements are checked too.

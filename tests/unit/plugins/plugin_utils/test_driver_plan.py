@@ -364,3 +364,17 @@ def test_role_pins_the_cuda_rpm_signing_key():
     assert defaults['nvidia_driver_cuda_rpm_key_file'] == 'D42D0685.pub'
     assert defaults['nvidia_driver_cuda_rpm_key_fingerprint'] == '610C7B14E068A878070DA4E99CD0A493D42D0685'
     assert options['nvidia_driver_cuda_rpm_key_fingerprint']['default'] == '610C7B14E068A878070DA4E99CD0A493D42D0685'
+
+
+def test_a_dkms_build_is_announced_with_what_it_is_and_how_long_it_takes():
+    plan = plan_driver(node('debian13', kernel='6.12.57+deb13-amd64'), branch='', kernel_modules='proprietary')
+
+    assert plan['dkms'] is True
+    assert 'DKMS' in plan['announcement'] and '6.12.57+deb13-amd64' in plan['announcement']
+    assert '10 to 15 minutes on 2 cores' in plan['announcement']
+
+
+def test_signed_precompiled_modules_build_nothing_and_announce_nothing():
+    plan = plan_driver(node('ubuntu2404'))
+
+    assert plan['dkms'] is False and plan['announcement'] == ''

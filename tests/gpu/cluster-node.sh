@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# Inside the node container (tests/gpu/cluster.sh runs it with runc exec):
+# the collection's site.yml on this host as a one-node GPU cluster.
+#   tests/gpu/cluster-node.sh OUT STEP...
+# Steps:
+#   device_plugin  site.yml with kubegpu_gpu_stack=device_plugin (the first run)
+#   rerun          the same again: it must change nothing
+#   operator       site.yml with kubegpu_gpu_stack=gpu_operator
+#   down           kubernetes_state=absent (kubeadm reset and the rest)
+# Each playbook run's log, its task timings and what the cluster shows
+# afterwards (node, pods, their logs) go to OUT; times.txt collects the
+# watch events (tests/gpu/watch.sh) and the per-stage seconds.
+# KUBEGPU_SITE_ARGS adds ansible-playbook arguments to every site.yml run (a
+# rehearsal on a build machine without a GPU passes its cgroup settings).
+set -uo pipefail
+out=${1:?usage: tests/gpu/cluster-node.sh OUT STEP...}
+shift
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo" || exit 1
+mkdir -p "$out" /root/.ansible/collections/ansible_collections/kubegpu
+ln -sfn "$repo" /root/.ansible/collections/ansible_collections/kubegpu/nvidia
+export ANSIBLE_COLLECTIONS_PATH=/root/.ansible/collections:/opt/kubegpu/collections
+export ANSIBLE_CONFIG=$repo/ansible.cfg ANSIBLE_NOCOLOR=1 ANSIBLE_FORCE_COLOR=0 PYTHONUNBUFFERED=1
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks ANSIBLE_LOCAL_TEMP=/tmp/ansible-local
+export PATH=/opt/kubegpu/bin:$PATH
+export KUBECONFIG=/etc/kubernetes/admin.conf
+inventory=tests/gpu/cluster-inventory.yml
+
+# playbook NAME [ARG...]: site.yml with the GPU inventory; log in OUT/NAME.log.
+playbook() {
+    local name=$1 start rc
+    shift
+    start=$(date +%s.%N)
+    echo "$name start $start" >>"$out/times.txt"
+    # shellcheck disable=SC2086 # KUBEGPU_SITE_ARGS: extra ansible-playbook arguments, split on spaces
+    ansible-playbook -i "$inventory" site.yml "$@" ${KUBEGPU_SITE_ARGS:-} >"$out/$name.log" 2>&1
+    rc=$?
+    echo "$name end $(date +%s.%N) rc=$rc" >>"$out/times.txt"
+    python3 tests/gpu/stage_times.py "$out/$name.log" >>"$out/times.txt" 2>&1 || true
+    sed -n '/^PLAY RECAP/,$p' "$out/$name.log" | head -n 5
+    return "$rc"
+}
+
+# observe NAME: what the cluster shows now, for the record.
+observe() {
+    local name=$1 pod
+    {
+        kubectl describe node
+        echo "--- pods"
+        kubectl get pods -A -o wide
+    } >"$out/$name-cluster.txt" 2>&1
+    for pod in $(kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>/dev/null |
+        grep -E '^(kubegpu-validate/|kube-system/nvidia-device-plugin|gpu-operator/)'); do
+        echo "=== $pod"
+        kubectl describe pod -n "${pod%%/*}" "${pod#*/}" 2>&1 | sed -n '/^Containers:/,$p'
+        kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=200 2>&1
+        echo "--- previous"
+        kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=100 --previous 2>&1
+    done >"$out/$name-pod-logs.txt"
+}
+
+status=0
+for step in "$@"; do
+    echo "=== $step ($(date -u +%H:%M:%S))"
+    case $step in
+        device_plugin)
+            tests/gpu/watch.sh "$out/watch-device_plugin.txt" device_plugin &
+            watcher=$!
+            KUBEGPU_GPU_STACK=device_plugin playbook site-device_plugin || status=1
+            kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
+            observe device_plugin ;;
+        rerun)
+            KUBEGPU_GPU_STACK=device_plugin playbook site-rerun || status=1
+            if ! grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$out/site-rerun.log"; then
+                echo "the second run changed something:"; sed -n '/^PLAY RECAP/,$p' "$out/site-rerun.log"; status=1
+            fi ;;
+        operator)
+            kubectl delete namespace kubegpu-validate --wait=true >/dev/null 2>&1 || true
+            tests/gpu/watch.sh "$out/watch-operator.txt" gpu_operator &
+            watcher=$!
+            KUBEGPU_GPU_STACK=gpu_operator playbook site-gpu_operator || status=1
+            kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
+            observe gpu_operator ;;
+        down)
+            ansible-playbook -i "$inventory" playbooks/kubernetes.yml -e kubernetes_state=absent >"$out/down.log" 2>&1 || status=1
+            sed -n '/^PLAY RECAP/,$p' "$out/down.log" | head -n 5 ;;
+        *) echo "unknown step $step (device_plugin rerun operator down)" >&2; exit 2 ;;
+    esac
+done
+exit "$status"

@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# The GPU host as a one-node Kubernetes cluster built by the collection's own
+# site.yml (as root, from the repository root, no network):
+#   tests/gpu/cluster.sh OUT STEP...
+# Steps, in the order a whole run takes them:
+#   up             the node: a systemd system container (tests/gpu/node_container.py)
+#                  from the staged root file system, started with runc, with the
+#                  host's GPU device nodes and read-only driver root, a network
+#                  namespace of its own (one veth pair, 10.89.62.10/24), and the test
+#                  image (the staged glibc root plus a CUDA vector add built here with
+#                  nvcc) added to the bundle
+#   device_plugin  site.yml there with NVIDIA's device plugin (tests/gpu/cluster-node.sh)
+#   rerun          site.yml again: it must change nothing
+#   operator       site.yml with the GPU Operator instead
+#   down           kubernetes_state=absent, then the node container stopped and
+#                  removed with everything under its directory: the host as it was
+# The lent GPU host runs no systemd (kubeadm and kubelet want one), hence the
+# system container; its kernel, GPU, driver and cgroup v2 are the host's.
+# Everything comes from the stage tree that tests/gpu/stage.sh unpacks (it must
+# report complete first). Logs and results: OUT (cluster.log and the files of
+# cluster-node.sh). KUBEGPU_NODE_DIR (default /var/tmp/kubegpu-node) holds the
+# node; the container is named kubegpu-node.
+set -uo pipefail
+out=${1:?usage: tests/gpu/cluster.sh OUT STEP...}
+shift
+mkdir -p "$out"
+out=$(cd "$out" && pwd)
+repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cd "$repo" || exit 1
+exec > >(tee -a "$out/cluster.log") 2>&1
+stage=${KUBEGPU_STAGE:-/var/tmp/kubegpu-stage}
+tree=$stage/tree
+node=${KUBEGPU_NODE_DIR:-/var/tmp/kubegpu-node}
+name=kubegpu-node
+address=10.89.62.10
+image=localhost/kubegpu/cuda-vectoradd:v1
+step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+die() { echo "cluster: $*" >&2; exit 1; }
+
+runc_bin() {
+    # The node's own runc (trixie) where it runs here; the build machine may
+    # need its own (trixie's wants glibc >= 2.38).
+    local candidate
+    for candidate in "$node/rootfs/usr/sbin/runc" "$(command -v runc 2>/dev/null)"; do
+        [ -n "$candidate" ] && [ -x "$candidate" ] && "$candidate" --version >/dev/null 2>&1 && { echo "$candidate"; return 0; }
+    done
+    return 1
+}
+running() { [ -d "$node/rootfs" ] && runc=$(runc_bin) && "$runc" state "$name" 2>/dev/null | grep -q '"status": "running"'; }
+in_node() {
+    "$runc" exec --env PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
+        --env "KUBEGPU_SITE_ARGS=${KUBEGPU_SITE_ARGS:-}" "$name" "$@"
+}
+
+up() {
+    if running; then echo "node container $name already runs ($node)"; return 0; fi
+    tests/gpu/stage.sh || die "the stage tree is not complete: carry the parts tests/gpu/stage.sh names, then run again"
+    step "node root file system"
+    down_container
+    mkdir -p "$node/rootfs"
+    tar -xpf "$tree/rootfs.tar" -C "$node/rootfs" --numeric-owner || die "could not unpack $tree/rootfs.tar"
+    echo kubegpu-h200 >"$node/rootfs/etc/hostname"
+    printf '127.0.0.1 localhost\n%s kubegpu-h200\n' "$address" >"$node/rootfs/etc/hosts"
+    : >"$node/rootfs/etc/machine-id"
+    # Units that would act on the host's devices or consoles.
+    for unit in systemd-udevd.service systemd-udev-trigger.service systemd-udevd-control.socket \
+        systemd-udevd-kernel.socket getty@tty1.service console-getty.service systemd-timesyncd.service; do
+        ln -sfn /dev/null "$node/rootfs/etc/systemd/system/$unit"
+    done
+    # The node owner's containerd settings, as on the build machine's test nodes
+    # (tests/integration/kubernetes/prepare.yml): kubeadm's pause image as the
+    # sandbox image (the bundle has no other), and restrict_oom_score_adj, which
+    # a container's containerd needs.
+    pause=$(grep -m1 '/pause:' "$tree/bundle/images.txt") || die "no pause image in $tree/bundle/images.txt"
+    mkdir -p "$node/rootfs/etc/containerd"
+    printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "%s"\n  restrict_oom_score_adj = true\n' \
+        "$pause" >"$node/rootfs/etc/containerd/config.toml"
+    # The host's loader configuration for the driver's libraries (as on the host).
+    cp /etc/ld.so.conf.d/*nvidia* /etc/ld.so.conf.d/*cuda* "$node/rootfs/etc/ld.so.conf.d/" 2>/dev/null || true
+    runc=$(runc_bin) || die "no runc runs here (the node's $node/rootfs/usr/sbin/runc needs glibc >= 2.38)"
+    "$runc" --version | head -n 1
+
+    step "test image $image"
+    if [ ! -f "$tree/bundle/images/kubegpu-cuda-vectoradd.tar" ]; then
+        if command -v nvcc >/dev/null; then
+            mkdir -p "$node/image/rootfs"
+            tar -xf "$tree/glibc-root.tar" -C "$node/image/rootfs"
+            nvcc -O2 -cudart static -gencode arch=compute_90,code=sm_90 -gencode arch=compute_90,code=compute_90 \
+                -o "$node/image/vectoradd" tests/gpu/vectoradd.cu || die "nvcc could not build tests/gpu/vectoradd.cu"
+            # Libraries the vector add needs beyond the root's glibc (libstdc++ from the host's compiler).
+            ldd "$node/image/vectoradd" | awk '/=> \//{print $1, $3}' | while read -r soname path; do
+                [ -e "$node/image/rootfs/lib/x86_64-linux-gnu/$soname" ] || cp -L "$path" "$node/image/rootfs/lib/x86_64-linux-gnu/$soname"
+            done
+            extra=/usr/local/bin/vectoradd=$node/image/vectoradd
+        else
+            # A rehearsal without a GPU: the image runs busybox only.
+            mkdir -p "$node/image/rootfs"
+            tar -xf "$tree/glibc-root.tar" -C "$node/image/rootfs"
+            extra=""
+        fi
+        python3 - "$tree/bundle/images/kubegpu-cuda-vectoradd.tar" "$image" "$node/image/rootfs" "$extra" <<'PY' || die "could not write the test image"
+import sys
+sys.path.insert(0, "tests/gpu")
+import oci_image
+out, name, rootfs, extra = sys.argv[1:]
+extras = dict([extra.split("=", 1)]) if extra else {}
+# As NVIDIA's CUDA images: the driver's files at /usr/local/nvidia are found without a loader cache.
+env = ["PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+       "LD_LIBRARY_PATH=/usr/local/nvidia/lib:/usr/local/nvidia/lib64"]
+oci_image.build(out, name, rootfs, ["vectoradd"], extra=extras, env=env)
+print("wrote", out)
+PY
+    fi
+
+    step "node container"
+    devices=()
+    for dev in /dev/nvidia* /dev/nvidia-caps/*; do [ -c "$dev" ] && devices+=(--device "$dev"); done
+    binds=(--bind "$tree/bundle:/opt/kubegpu/bundle:ro" --bind "$tree/collections:/opt/kubegpu/collections:ro"
+        --bind "$tree/bin:/opt/kubegpu/bin:ro" --bind "$tree/chart:/opt/kubegpu/chart:ro"
+        --bind "$repo:/kubegpu" --bind "$out:/out")
+    [ -d /usr/local/nvidia ] && binds+=(--bind /usr/local/nvidia:/usr/local/nvidia:ro)
+    python3 tests/gpu/node_container.py "$node" --hostname kubegpu-h200 "${binds[@]}" "${devices[@]}" ||
+        die "could not write the node's config.json"
+    # setsid: the container outlives this call while the machine stays warm.
+    setsid "$runc" run -d --bundle "$node" "$name" </dev/null >"$node/console.log" 2>&1 ||
+        { cat "$node/console.log"; die "runc could not start the node container"; }
+    local state i
+    for i in $(seq 1 60); do
+        state=$(in_node systemctl is-system-running 2>/dev/null)
+        case $state in running | degraded) break ;; esac
+        sleep 1
+    done
+    echo "systemd in the node: ${state:-no answer} after ${i} s"
+    case $state in running | degraded) ;; *) cat "$node/console.log"; die "systemd did not come up in the node container" ;; esac
+    in_node systemctl --failed --no-legend --plain | sed 's/^/failed unit: /'
+
+    step "node network"
+    if in_node ip link add kubegpu0 type veth peer name kubegpu1 2>/dev/null; then
+        in_node ip link set kubegpu1 up
+    else
+        echo "no veth pairs here: an empty bridge carries the node's address"
+        in_node ip link add kubegpu0 type bridge || die "neither a veth pair nor a bridge could be made in the node's network namespace"
+    fi
+    in_node ip addr add "$address/24" dev kubegpu0 &&
+        in_node ip link set kubegpu0 up && in_node ip link set lo up &&
+        in_node ip route add default dev kubegpu0 || die "could not give the node its address"
+    in_node ip -brief addr
+    in_node ldconfig
+    in_node python3 --version
+    in_node ansible --version | head -n 1
+}
+
+# down_container: stop and remove the node container and its directory.
+down_container() {
+    if [ -d "$node/rootfs" ] && runc=$(runc_bin); then
+        "$runc" kill "$name" KILL 2>/dev/null || true
+        for _ in 1 2 3 4 5 6 7 8 9 10; do "$runc" state "$name" 2>/dev/null | grep -q '"status": "running"' || break; sleep 1; done
+        "$runc" delete --force "$name" 2>/dev/null || true
+    fi
+    # Mounts the node's processes left (kubelet's, containerd's): deepest first.
+    grep -F " $node/" /proc/mounts | awk '{print $2}' | sort -r | while read -r mnt; do umount -l "$mnt" 2>/dev/null || true; done
+    rm -rf --one-file-system "$node"
+    if [ -d /sys/fs/cgroup/$name ]; then
+        find /sys/fs/cgroup/$name -depth -type d -exec rmdir {} + 2>/dev/null || true
+    fi
+}
+
+down() {
+    if running; then
+        step "kubernetes_state: absent"
+        in_node /kubegpu/tests/gpu/cluster-node.sh /out down || echo "the teardown playbook failed (see $out/down.log)"
+    fi
+    step "node container removed"
+    down_container
+    local left=0
+    [ -e "$node" ] && { echo "left: $node"; left=1; }
+    [ -d /sys/fs/cgroup/$name ] && { echo "left: cgroup /sys/fs/cgroup/$name"; left=1; }
+    grep -qF " $node" /proc/mounts && { echo "left: mounts under $node"; left=1; }
+    [ "$left" = 0 ] && echo "the host is as it was: no node directory, cgroup or mount left"
+    return "$left"
+}
+
+status=0
+for s in "$@"; do
+    case $s in
+        up) up || status=1 ;;
+        device_plugin | rerun | operator)
+            running || die "no node container runs (the machine went cold?): run with the step up first"
+            step "$s"
+            # A failed stack leaves nothing for the next step to build on.
+            in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; echo "step $s failed: stopping here"; break; } ;;
+        down) down || status=1 ;;
+        *) die "unknown step $s (up device_plugin rerun operator down)" ;;
+    esac
+done
+exit "$status"
