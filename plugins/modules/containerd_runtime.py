@@ -40,7 +40,7 @@ description:
     glob already covers it). Later edits of config.toml keep taking effect. If config.toml already defines
     the runtime, it is kept there. containerd 2.0 is treated like 1.x (not verified; in place is correct
     on every version)."
-  - The containerd version comes from O(containerd_version), else from C(containerd --version) on the node;
+  - The containerd version comes from C(containerd --version) on the node, else from O(containerd_version);
     when neither is known the module edits in place.
   - >-
     Everything the module does not own is left byte for byte, comments and formatting included. A key it
@@ -49,9 +49,7 @@ description:
     latter followed by the original value after C(was:); that is how O(state=absent) gives the original
     line back.
   - The TOML is read from the node (both files and containerd's version, in one module run), computed on
-    the controller (the controller needs the Python package C(tomlkit)) and written with
-    C(ansible.builtin.copy)'s machinery (atomic move, O(backup), C(validate)).
-    The node needs nothing beyond Python's standard library.
+    the controller and written with C(ansible.builtin.copy)'s machinery (atomic move).
 options:
   path:
     description:
@@ -78,8 +76,6 @@ options:
   runtime_path:
     description:
       - The runtime binary, written as C(options.BinaryName).
-    type: str
-    default: /usr/bin/nvidia-container-runtime
   set_as_default:
     description:
       - Also set C(containerd.default_runtime_name) to O(runtime_name), so every pod uses it.
@@ -105,41 +101,17 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  backup:
-    description:
-      - Keep a timestamped copy of each file before it is changed (next to it; containerd's C(*.toml) imports
-        do not match the backup's name). A drop-in that is removed is not backed up.
-    type: bool
-    default: false
-  validate:
-    description:
-      - Run the node's containerd parser (C(containerd -c FILE config dump)) on each candidate file before it
-        replaces the old one, when the node has a C(containerd) binary (on its C(PATH) or in an C(sbin)
-        directory); that binary is used. A rejected candidate leaves the file untouched and fails the task.
-    type: bool
-    default: true
   containerd_version:
     description:
-      - The node's containerd version (C(1.7.24), or the output of C(containerd --version)).
-      - When omitted, the module asks the node with C(containerd --version); if containerd is not installed,
-        the version is unknown and the module edits O(path) in place.
+      - The node's containerd version (C(1.7.24), or the output of C(containerd --version)), for a node
+        where containerd is not installed yet.
+      - When the node has a containerd binary, its C(containerd --version) wins; a given version that disagrees
+        with it (in the parts given), or one that is not a version, fails the task.
+      - When omitted and containerd is not installed, the version is unknown and the module edits O(path)
+        in place.
     type: str
-attributes:
-  action:
-    description: >-
-      Indicates this has a corresponding action plugin so some parts of the options can be executed on the controller.
-    support: full
-    details: The configuration is read from the node, transformed on the controller (tomlkit) and written back.
-  check_mode:
-    description: Can run in check mode and return changed status prediction without modifying target.
-    support: full
-  diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check mode), when in diff mode.
-    support: full
-  platform:
-    description: Target OS/families that can be operated against.
-    support: N/A
-    platforms: posix
+extends_documentation_fragment:
+  - kubegpu.nvidia.runtime_config
 notes:
   - Restart containerd after a change (RV(restart_required)); the role C(kubegpu.nvidia.container_runtime)
     does it with a handler that waits for the CRI and rolls back when containerd does not come back.
@@ -148,8 +120,6 @@ notes:
   - On containerd 2.1 and later, keys the drop-in sets (the runtime, and C(default_runtime_name) /
     C(enable_cdi) when asked for) win over config.toml, since imports are merged after it.
   - Only O(path) and the module's own O(drop_in) are read; other imported files are not looked at.
-requirements:
-  - tomlkit (on the controller)
 seealso:
   - name: containerd configuration (PLUGINS.md)
     description: The configuration versions and C(imports).
@@ -252,6 +222,13 @@ diff:
   returned: changed
   type: list
   elements: dict
+validated:
+  description:
+    - Whether the node's containerd parsed the result before it was written (see O(validate)). V(false) with a
+      warning when the node has no containerd binary.
+  returned: changed
+  type: bool
+  sample: true
 warnings:
   description: Things the module noticed but did not change (for example a default pointing at a missing runtime).
   returned: when there are some
@@ -265,22 +242,11 @@ from ansible_collections.kubegpu.nvidia.plugins.module_utils._node_read import (
     NodeReadError,
     read_text_file,
 )
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import (  # noqa: E402
+    CONTAINERD_ARGUMENT_SPEC as ARGUMENT_SPEC,
+)
 
 WHAT = "containerd's TOML file"
-
-# Also the action plugin's argument spec (plugins/action/containerd_runtime.py).
-ARGUMENT_SPEC = {
-    "path": {"type": "path", "default": "/etc/containerd/config.toml"},
-    "drop_in": {"type": "str", "default": "/etc/containerd/conf.d/99-nvidia.toml"},
-    "runtime_name": {"type": "str", "default": "nvidia"},
-    "runtime_path": {"type": "str", "default": "/usr/bin/nvidia-container-runtime"},
-    "set_as_default": {"type": "bool", "default": False},
-    "enable_cdi": {"type": "bool", "default": False},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-    "backup": {"type": "bool", "default": False},
-    "validate": {"type": "bool", "default": True},
-    "containerd_version": {"type": "str"},
-}
 
 
 def read_node(module):
@@ -290,7 +256,7 @@ def read_node(module):
     drop_in = read_text_file(params["drop_in"], WHAT) if params["drop_in"] else None
     binary = module.get_bin_path("containerd")
     version = None
-    if binary and not params["containerd_version"]:
+    if binary:  # asked even when containerd_version is given: the node's own binary wins
         rc, out, dummy = module.run_command([binary, "--version"])
         version = out.strip() if rc == 0 and out.strip() else None
     return {"config": config, "drop_in": drop_in, "containerd": {"path": binary, "version": version}}

@@ -15,7 +15,8 @@ author: kubegpu.nvidia contributors (@kubegpu)
 description:
   - Makes CRI-O able to run GPU containers through C(nvidia-container-runtime), like
     C(nvidia-ctk runtime configure --runtime=crio), but as a reviewable change shown by C(--check --diff),
-    written atomically, and reversible with O(state=absent).
+    validated by the node's own CRI-O parser before it lands, written atomically, and reversible with
+    O(state=absent).
   - "Writes the handler table C([crio.runtime.runtimes.<runtime_name>]) into O(drop_in), and nothing into
     CRI-O's main configuration. CRI-O reads O(config) first, then every file under the drop-in directory in
     lexical order; a handler table in a later file replaces the table of the same name whole, so the module
@@ -34,9 +35,8 @@ description:
     backup written next to the drop-in would be applied too, so O(backup) keeps copies in O(backup_dir).
   - B(A default handler whose binary is missing stops CRI-O from starting) (a non-default one is only dropped
     with a warning), so O(set_as_default) fails unless O(runtime_path) exists on the node.
-  - The TOML is read from the node, computed on the controller (the controller needs the Python package
-    C(tomlkit)) and written with C(ansible.builtin.copy)'s machinery (atomic move). The node needs nothing
-    beyond Python's standard library.
+  - The TOML is read from the node, computed on the controller and written with C(ansible.builtin.copy)'s
+    machinery (atomic move). Before anything is written, the node's C(crio config) parses the result (O(validate)).
 options:
   drop_in:
     description:
@@ -61,8 +61,6 @@ options:
   runtime_path:
     description:
       - The runtime binary, written as the handler's C(runtime_path).
-    type: str
-    default: /usr/bin/nvidia-container-runtime
   set_as_default:
     description:
       - Also set C(crio.runtime.default_runtime) to O(runtime_name) in O(drop_in), so every pod uses it.
@@ -79,41 +77,24 @@ options:
     type: str
     choices: [present, absent]
     default: present
-  backup:
-    description:
-      - Before O(drop_in) is changed or removed, copy it to O(backup_dir) with a timestamp
-        (RV(backup_file)). Nothing is backed up when the drop-in did not exist.
-    type: bool
-    default: false
   backup_dir:
     description:
       - Where backups go. Must not be inside the drop-in's directory, which CRI-O reads whole.
     type: path
     default: /var/lib/kubegpu/backup/crio
-attributes:
-  check_mode:
-    support: full
-    description: Reports the change and the diff without writing.
-  diff_mode:
-    support: full
-    description: Shows the drop-in before and after.
-  platform:
-    platforms: posix
-    support: full
-    description: Any POSIX node with Python; the TOML work happens on the controller.
+extends_documentation_fragment:
+  - kubegpu.nvidia.runtime_config
 notes:
   - Restart CRI-O after a change (RV(restart_required)); the role C(kubegpu.nvidia.container_runtime) does it
     with a handler that waits for CRI-O's socket and rolls back when CRI-O does not come back.
-  - C(crio config) checks only TOML syntax and types, not C(runtime_path) or C(runtime_type), so there is no
-    validation by CRI-O's own parser here; the module checks the types of what it reads and writes.
+  - C(crio config) checks only TOML syntax and types, not C(runtime_path) or C(runtime_type); the module checks
+    the types of what it reads too, and that a default handler's binary exists.
   - The copied table is a snapshot of the source handler at the time of the change; when the handler is
     already in O(drop_in), only C(runtime_path) and C(runtime_type) are set again.
   - A drop-in sorted after O(drop_in) that defines the same handler or another C(default_runtime) wins; the
     module warns about it.
-  - CRI-O is not packaged where this collection's tests run; the module is proven by unit and property tests
-    against the configuration shapes CRI-O documents, not against a running CRI-O.
-requirements:
-  - tomlkit (on the controller)
+  - The collection's tests validate with the real C(crio) binary (v1.36.3), besides unit and property tests
+    against the configuration shapes CRI-O documents.
 seealso:
   - module: kubegpu.nvidia.containerd_runtime
   - name: crio.conf(5)
@@ -199,6 +180,17 @@ diff:
   returned: changed
   type: list
   elements: dict
+validated:
+  description:
+    - Whether the node's C(crio config) parsed the result before it was written (see O(validate)). V(false)
+      with a warning when the node has no crio binary.
+  returned: changed
+  type: bool
+  sample: true
+backup_files:
+  description: Backup path per file, for each file that was backed up.
+  returned: changed and backup requested
+  type: dict
 warnings:
   description:
     - Things the module noticed but did not change (a later drop-in that overrides the handler, a missing binary).
@@ -216,20 +208,11 @@ from ansible_collections.kubegpu.nvidia.plugins.module_utils._node_read import (
     list_files,
     read_text_file,
 )
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import (  # noqa: E402
+    CRIO_ARGUMENT_SPEC as ARGUMENT_SPEC,
+)
 
 OWN_DROP_IN = "the module's CRI-O drop-in"
-
-# Also the action plugin's argument spec (plugins/action/crio_runtime.py).
-ARGUMENT_SPEC = {
-    "drop_in": {"type": "path", "default": "/etc/crio/crio.conf.d/99-nvidia.toml"},
-    "config": {"type": "path", "default": "/etc/crio/crio.conf"},
-    "runtime_name": {"type": "str", "default": "nvidia"},
-    "runtime_path": {"type": "str", "default": "/usr/bin/nvidia-container-runtime"},
-    "set_as_default": {"type": "bool", "default": False},
-    "state": {"type": "str", "default": "present", "choices": ["present", "absent"]},
-    "backup": {"type": "bool", "default": False},
-    "backup_dir": {"type": "path", "default": "/var/lib/kubegpu/backup/crio"},
-}
 
 
 def read_node(module):
@@ -255,7 +238,8 @@ def read_node(module):
         if own is not None:
             files[drop_in] = own
     runtime_path_exists = os.path.exists(params["runtime_path"]) if params["state"] == "present" else None
-    return {"config": config, "drop_ins": files, "runtime_path_exists": runtime_path_exists}
+    crio = {"path": module.get_bin_path("crio")} if params["validate"] else {"path": None}
+    return {"config": config, "drop_ins": files, "runtime_path_exists": runtime_path_exists, "crio": crio}
 
 
 def main():

@@ -40,15 +40,41 @@ import re
 from fnmatch import fnmatchcase
 from typing import Any
 
-try:
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CONTAINERD_ARGUMENT_SPEC
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._runtime_flow import (
+    FileChange,
+    Plan,
+    Runtime,
+    StagedFile,
+    Validation,
+)
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
+    TOMLKIT_IMPORT_ERROR,
+    Marks,
+    RuntimeConfigError,
+    TomlFile,
+    check_absolute,
+    check_runtime_name,
+    check_state,
+    dotted,
+    finished_text,
+)
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import add_key as _add_key
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import body as _body
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import delete_table as _delete_table
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import is_table as _is_table
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import parse_value_text as _parse_value_text
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import plain as _plain
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import put as _put
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import raw as _raw
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import type_name as _type_name
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import value_text as _value_text
+
+if TOMLKIT_IMPORT_ERROR is None:
     import tomlkit
     from tomlkit.container import OutOfOrderTableProxy
-    from tomlkit.exceptions import ParseError, TOMLKitError
-    from tomlkit.items import AoT, InlineTable, Item, Null, String, StringType, Table, Whitespace
-except ImportError as exc:  # the action plugin reports it with the fix
-    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
-else:
-    TOMLKIT_IMPORT_ERROR = None
+    from tomlkit.items import AoT, InlineTable, Table, Whitespace
+
 
 MARK = "kubegpu.nvidia.containerd_runtime"
 DROP_IN_HEADER = (
@@ -56,12 +82,6 @@ DROP_IN_HEADER = (
     "containerd >= 2.1 merges this file into config.toml key by key; "
     "edit config.toml for everything else."
 )
-_MARK_RE = re.compile(
-    r"^#\s*(?P<kind>added|set) by "
-    + re.escape(MARK)
-    + r"(?: \((?P<name>[^)]*)\))?(?P<header> with its \[table\] line)?(?:, was: (?P<was>.*))?\s*$"
-)
-
 #: CRI plugin holding the runtimes, per config schema version.
 CRI_PLUGINS = {1: "cri", 2: "io.containerd.grpc.v1.cri", 3: "io.containerd.cri.v1.runtime"}
 RUNC_SHIM = "io.containerd.runc.v2"
@@ -72,23 +92,27 @@ _RUNC_SHIMS = ("io.containerd.runc.v2", "io.containerd.runc.v1")
 DEEP_MERGE_SINCE = (2, 1)
 CDI_SINCE = (1, 7)
 SCHEMA_3_SINCE = (2, 0)
-_RUNTIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 _VERSION_RE = re.compile(r"(?:^|[\s/])v?(\d+)\.(\d+)(?:\.(\d+))?")
 
 STRATEGY_IN_PLACE = "in_place"
 STRATEGY_DROP_IN = "drop_in"
 
 
-class ContainerdConfigError(Exception):
+class ContainerdConfigError(RuntimeConfigError):
     """A configuration the module must not edit: names the file, the key and the fix."""
 
-    def __init__(self, file: str, key: str | None, problem: str, fix: str):
-        self.file = file
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}. {fix}")
+
+MARKS = Marks(MARK)
+_mark = MARKS.put
+_marker = MARKS.read
+_unmark = MARKS.remove
+
+
+class _File(TomlFile):
+    """One of containerd's files (config.toml or the drop-in), parsed."""
+
+    def __init__(self, text: str | None, name: str):
+        super().__init__(text, name, runtime="containerd", error=ContainerdConfigError)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -155,265 +179,6 @@ def parse_containerd_version(text: str | None) -> tuple | None:
 
 def _fmt_version(version: tuple | None) -> str | None:
     return None if version is None else ".".join(str(p) for p in version)
-
-
-def dotted(path) -> str:
-    """TOML spelling of a key path: plugins."io.containerd.grpc.v1.cri".containerd."""
-    parts = []
-    for part in path:
-        parts.append(part if re.match(r"^[A-Za-z0-9_-]+$", part) else json.dumps(part))
-    return ".".join(parts)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, (Table, InlineTable, OutOfOrderTableProxy, dict)):
-        return "table"
-    if isinstance(value, (AoT,)):
-        return "array of tables"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
-def _is_table(value: Any) -> bool:
-    return isinstance(value, (Table, InlineTable, OutOfOrderTableProxy))
-
-
-def _raw(table: Any, key: str) -> Any:
-    """The item under `key` as tomlkit keeps it (table[key] gives booleans as plain bool)."""
-    container = table if isinstance(table, tomlkit.TOMLDocument) else getattr(table, "value", None)
-    if container is not None and hasattr(container, "item"):
-        return container.item(key)
-    return table[key]
-
-
-def _plain(value: Any) -> Any:
-    return value.unwrap() if hasattr(value, "unwrap") else value
-
-
-def _string_like(existing: Any, value: str) -> Item:
-    """A TOML string for `value` in the quoting style of `existing` (or the file's usual style)."""
-    literal = isinstance(existing, String) and existing.type == StringType.SLL
-    if literal and "'" not in value and "\n" not in value:
-        return tomlkit.string(value, literal=True)
-    return tomlkit.string(value)
-
-
-def _uses_literal_strings(doc: Any) -> bool:
-    """containerd 2.x writes 'single-quoted' strings; new strings follow the file's habit."""
-    text = doc.as_string()
-    return text.count("= '") > text.count('= "')
-
-
-class _File:
-    """One parsed TOML file and its name (for errors)."""
-
-    def __init__(self, text: str | None, name: str):
-        self.name = name
-        self.existed = text is not None
-        self.original = text
-        try:
-            self.doc = tomlkit.parse(text or "")
-        except ParseError as exc:
-            raise ContainerdConfigError(
-                name, None, f"is not valid TOML ({exc})", "fix the syntax (containerd would refuse it too)"
-            ) from exc
-        except TOMLKitError as exc:  # pragma: no cover - other tomlkit refusals
-            raise ContainerdConfigError(name, None, f"is not valid TOML ({exc})", "fix the syntax") from exc
-        self.literal = _uses_literal_strings(self.doc)
-        self.created: list = []
-        self.stable = self.doc.as_string() == (text or "")
-        # The data as read, before any edit: what the ownership check compares with (no second parse).
-        self.plain = self.doc.unwrap()
-
-    @property
-    def empty(self) -> bool:
-        return len(self.doc) == 0
-
-    def text(self) -> str:
-        return self.doc.as_string()
-
-    def string(self, value: str, existing: Any = None) -> Item:
-        if existing is None and self.literal and "'" not in value:
-            return tomlkit.string(value, literal=True)
-        return _string_like(existing, value)
-
-    # -- navigation ---------------------------------------------------------
-    def lookup(self, path) -> Any:
-        node: Any = self.doc
-        for i, part in enumerate(path):
-            if not _is_table(node) and node is not self.doc:
-                raise self.not_a_table(path[:i], node)
-            if part not in node:
-                return None
-            node = node[part]
-        return node
-
-    def table(self, path, create: bool = False) -> Any:
-        """The table at `path`; created (as implicit parents) when `create`; None when absent."""
-        node: Any = self.doc
-        for i, part in enumerate(path):
-            child = node.get(part) if part in node else None
-            if child is None:
-                if not create:
-                    return None
-                child = tomlkit.table(is_super_table=True)
-                node[part] = child
-                child = node[part]
-                self.created.append(child)
-            elif not _is_table(child):
-                raise self.not_a_table(path[: i + 1], child)
-            node = child
-        return node
-
-    def not_a_table(self, path, value) -> ContainerdConfigError:
-        return ContainerdConfigError(
-            self.name,
-            dotted(path),
-            f"is a {_type_name(_plain(value))}, but containerd expects a table here",
-            f"write it as a table ([{dotted(path)}]) or remove it",
-        )
-
-    def expect(self, path, value, kind: type, kind_name: str) -> None:
-        if not isinstance(_plain(value), kind) or (kind is int and isinstance(_plain(value), bool)):
-            raise ContainerdConfigError(
-                self.name,
-                dotted(path),
-                f"is a {_type_name(_plain(value))}, but containerd expects a {kind_name}",
-                f"set it to a {kind_name} or remove it",
-            )
-
-    def settle_new_tables(self) -> None:
-        """Tables the module adds carry their blank line at their end, never in front.
-
-        Read back, a blank line in front of a table belongs to whatever precedes it, so
-        removing the table later would leave it behind; a blank line at its end goes with it.
-        """
-        for table in self.created:
-            table.trivia.indent = table.trivia.indent.lstrip("\n")
-        for table in self.created:
-            last = _last_table(table)
-            items = [v for dummy, v in _body(last) if not isinstance(v, Null)]
-            if items and not isinstance(items[-1], Whitespace):
-                last.add(tomlkit.nl())
-
-    def prune(self, path, force: bool = False) -> None:
-        """Remove the implicit parent tables along `path` that are now empty (they were created for a child).
-
-        `force`: also empty tables with a [header] (in the module's own drop-in).
-        """
-        for depth in range(len(path), 0, -1):
-            parent = self.lookup(path[: depth - 1]) if depth > 1 else self.doc
-            if parent is None or path[depth - 1] not in parent:
-                continue
-            node = parent[path[depth - 1]]
-            if isinstance(node, Table) and len(node) == 0 and (force or node.is_super_table()):
-                _delete_table(parent, path[depth - 1])
-            else:
-                break
-
-
-def _mark(item: Item, kind: str, name: str | None, was: str | None = None, header: bool = False) -> None:
-    text = f"{kind} by {MARK}"
-    if name:
-        text += f" ({name})"
-    if header:
-        text += " with its [table] line"
-    if was is not None:
-        text += f", was: {json.dumps(was)}"
-    item.comment(text)
-
-
-def _marker(item: Any) -> dict | None:
-    trivia = getattr(item, "trivia", None)
-    if trivia is None or not trivia.comment:
-        return None
-    match = _MARK_RE.match(trivia.comment)
-    if not match:
-        return None
-    found = match.groupdict()
-    if found["was"] is not None:
-        try:
-            found["was"] = json.loads(found["was"])
-        except ValueError:
-            return None
-    return found
-
-
-def _value_text(item: Item) -> str:
-    """The value as written, with its comment: what a `was:` marker keeps."""
-    trivia = item.trivia
-    return item.as_string() + (trivia.comment_ws + trivia.comment if trivia.comment else "")
-
-
-def _parse_value_text(text: str) -> Item:
-    return _raw(tomlkit.parse("k = " + text), "k")
-
-
-def _put(table: Any, key: str, item: Item) -> None:
-    """table[key] = item, keeping item's own comment (tomlkit would keep the old one when item has none)."""
-    comment_ws, comment = item.trivia.comment_ws, item.trivia.comment
-    table[key] = item
-    raw = _raw(table, key)
-    raw.trivia.comment_ws = comment_ws if comment else ""
-    raw.trivia.comment = comment
-
-
-def _add_key(container: Any, key: str, item: Item) -> None:
-    """container[key] = item for a new key, without tomlkit's cosmetic blank line before the next table.
-
-    tomlkit puts a newline into the indent of the table that follows a new key; removing
-    the key later would leave it behind, so the blank line is not added at all.
-    """
-    body = container.body if isinstance(container, tomlkit.TOMLDocument) else getattr(container, "value", None)
-    body = getattr(body, "body", body)
-    tables = [v for dummy, v in (body or []) if isinstance(v, Table)]
-    indents = [t.trivia.indent for t in tables]
-    # The new line is indented like the table's last key, as containerd's own files are.
-    keys = [v for k, v in (body or []) if k is not None and not isinstance(v, (Table, AoT, OutOfOrderTableProxy))]
-    indent = keys[-1].trivia.indent.rpartition("\n")[2] if keys else ""
-    container[key] = item
-    for table, table_indent in zip(tables, indents):
-        table.trivia.indent = table_indent
-    if indent.strip(" \t") == "":
-        _raw(container, key).trivia.indent = indent
-
-
-def _body(container: Any) -> list:
-    if isinstance(container, tomlkit.TOMLDocument):
-        return container.body
-    inner = getattr(container, "value", None)
-    return getattr(inner, "body", [])
-
-
-def _delete_table(container: Any, key: str) -> None:
-    """del container[key] for a table the module added (see _File.settle_new_tables for its blank lines)."""
-    del container[key]
-
-
-def _last_table(table: Table) -> Table:
-    """The table whose lines come last in `table`'s text."""
-    while True:
-        items = [v for dummy, v in _body(table) if not isinstance(v, (Null, Whitespace))]
-        if items and isinstance(items[-1], Table):
-            table = items[-1]
-        else:
-            return table
-
-
-def _unmark(item: Item, marker: dict) -> None:
-    """Drop the module's marker, giving back the comment the line had before (if it was a `set`)."""
-    original = _parse_value_text(marker["was"]) if marker.get("was") is not None else None
-    item.trivia.comment = original.trivia.comment if original is not None else ""
-    item.trivia.comment_ws = original.trivia.comment_ws if original is not None and original.trivia.comment else ""
 
 
 # --------------------------------------------------------------------------- schema
@@ -543,7 +308,8 @@ class _Editor:
         self.runtimes(target)  # type checks before anything is created
         name = self.o.runtime_name
         runtimes = target.table(self.runtimes_path, create=True)
-        if name not in runtimes:
+        created = name not in runtimes
+        if created:
             src_name, src = self.copy_source(sources)
             if src is None:
                 new = self._fresh(target)
@@ -551,6 +317,8 @@ class _Editor:
                 new = _build_table(_plain(src), target)
             else:
                 new = self._copy(src)
+            if isinstance(runtimes, InlineTable):
+                raise target.inline_table(self.runtimes_path)
             siblings = [v for dummy, v in _body(runtimes) if isinstance(v, Table)]
             runtimes[name] = new
             target.created.append(runtimes[name])
@@ -562,6 +330,7 @@ class _Editor:
                 runtimes[name].trivia.indent = siblings[0].trivia.indent if ends_blank else ""
             self.copied_from = src_name
         table = runtimes[name]
+        self._match_default_cgroup(target, sources, table, created)
         if "runtime_type" not in table:
             _add_key(table, "runtime_type", target.string(RUNC_SHIM))
         runtime_type = table["runtime_type"]
@@ -583,6 +352,45 @@ class _Editor:
         elif str(current) != self.o.runtime_path:
             options["BinaryName"] = target.string(self.o.runtime_path, current)
         return had_runtimes
+
+    def default_runtime(self, files) -> tuple:
+        """(name, table) of the runtime the node uses by default, as these files define it; (name, None) if none."""
+        default = None
+        for file in files:
+            default = self.default_name(file) or default
+        default = default or "runc"
+        for file in files:
+            runtimes = self.runtimes(file)
+            if runtimes is not None and default in runtimes:
+                return default, runtimes[default]
+        return default, None
+
+    def _match_default_cgroup(self, target: _File, sources, table: Any, created: bool) -> None:
+        """SystemdCgroup as the default runtime has it: one node, one cgroup driver (mixed ones break pods)."""
+        default, default_table = self.default_runtime(sources)
+        if default == self.o.runtime_name or default_table is None:
+            return
+        default_options = default_table.get("options") if "options" in default_table else None
+        if default_options is None or "SystemdCgroup" not in default_options:
+            return
+        wanted = _plain(default_options["SystemdCgroup"])
+        options = table.get("options") if "options" in table else None
+        current = _plain(options["SystemdCgroup"]) if options is not None and "SystemdCgroup" in options else None
+        if current == wanted:
+            return
+        key = dotted((*self.runtime_path, "options", "SystemdCgroup"))
+        if created:
+            options = target.table((*self.runtime_path, "options"), create=True)
+            if current is None:
+                _add_key(options, "SystemdCgroup", tomlkit.item(wanted))
+            else:
+                options["SystemdCgroup"] = wanted
+            return
+        self.warnings.append(
+            f"{target.name}: {key} is {json.dumps(current)} but the default runtime {default!r} has SystemdCgroup = "
+            f"{json.dumps(wanted)}; pods of the two runtimes would use different cgroup drivers, which breaks them. "
+            f"Set {key} = {json.dumps(wanted)} (left as it is: the runtime was not created by this run)"
+        )
 
     @staticmethod
     def _copy(src: Any) -> Any:
@@ -612,6 +420,8 @@ class _Editor:
         runtimes = target.table(self.runtimes_path, create=True)
         if "runc" in runtimes:
             return
+        if isinstance(runtimes, InlineTable):
+            raise target.inline_table(self.runtimes_path)
         runc = self._fresh(target)
         _mark(runc, "added", None)
         runtimes["runc"] = runc
@@ -759,29 +569,21 @@ def _remove_import(file: _File, drop_in: str) -> None:
 
 
 def _check_options(options: RuntimeOptions) -> None:
-    if options.state not in ("present", "absent"):
-        raise ContainerdConfigError("(options)", "state", f"is {options.state!r}", "use present or absent")
+    check_state(options.state, ContainerdConfigError)
     if options.runtime_name == "" and options.set_as_default:
         raise ContainerdConfigError(
             "(options)", "runtime_name", "is empty (no runtime) while set_as_default is true", "name the runtime"
         )
-    if options.runtime_name != "" and not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
-        raise ContainerdConfigError(
-            "(options)",
-            "runtime_name",
-            f"is {options.runtime_name!r}",
-            "use letters, digits, '.', '_' or '-' (it is the RuntimeClass handler name)",
-        )
-    if not posixpath.isabs(options.path or ""):
-        raise ContainerdConfigError("(options)", "path", f"is {options.path!r}", "give an absolute path")
+    if options.runtime_name != "":
+        check_runtime_name(options.runtime_name, ContainerdConfigError)
+    check_absolute("path", options.path, error=ContainerdConfigError)
     if options.drop_in and (not posixpath.isabs(options.drop_in) or options.drop_in == options.path):
         raise ContainerdConfigError(
             "(options)", "drop_in", f"is {options.drop_in!r}", "give an absolute path other than path, or ''"
         )
-    if options.state == "present" and options.runtime_name and not posixpath.isabs(options.runtime_path or ""):
-        raise ContainerdConfigError(
-            "(options)", "runtime_path", f"is {options.runtime_path!r}", "give the absolute path of the binary"
-        )
+    if options.state == "present" and options.runtime_name:
+        fix = "give the absolute path of the binary"
+        check_absolute("runtime_path", options.runtime_path, fix, ContainerdConfigError)
 
 
 def _choose_strategy(options, schema, version, config: _File, editor: _Editor) -> tuple:
@@ -845,53 +647,6 @@ def _deep_merge(base: dict, over: dict) -> dict:
         else:
             out[key] = value
     return out
-
-
-def _without(data: Any, paths) -> Any:
-    """`data` (plain) without the key paths the module owns, and without parents emptied by that."""
-    data = copy.deepcopy(data)
-    for path in paths:
-        chain = [data]
-        for part in path[:-1]:
-            node = chain[-1].get(part) if isinstance(chain[-1], dict) else None
-            if not isinstance(node, dict):
-                break
-            chain.append(node)
-        else:
-            if isinstance(chain[-1], dict) and path[-1] in chain[-1]:
-                del chain[-1][path[-1]]
-                for depth in range(len(chain) - 1, 0, -1):
-                    if chain[depth]:
-                        break
-                    del chain[depth - 1][path[depth - 1]]
-    return data
-
-
-def _finished_text(file: _File, owned) -> str:
-    """The edited file's text, checked: only owned keys changed, and it reads back as written.
-
-    The output is parsed once, for both checks. A file left exactly as it was read
-    needs neither: the parse of the input already showed that it reads back as written.
-    Guards against formatting-library surprises: a layout where editing one key
-    would touch others is refused, and so is one that does not settle.
-    """
-    text = file.text()
-    if file.existed and file.stable and text == file.original:
-        return text
-    try:
-        after = tomlkit.parse(text)
-    except TOMLKitError as exc:  # pragma: no cover - a tomlkit bug
-        raise ContainerdConfigError(
-            file.name, None, f"the edited text would not be valid TOML ({exc})", "please report this with the file"
-        ) from exc
-    if _without(file.plain, owned) != _without(after.unwrap(), owned):
-        raise ContainerdConfigError(
-            file.name,
-            None,
-            "editing it would change keys this module does not own (an unusual layout: dotted keys or split tables?)",
-            "write the CRI plugin's tables as [table] headers, or pass drop_in to leave it untouched",
-        )
-    return _settled(text, after, file.name)
 
 
 def _present(options, config: _File, drop: _File | None, editor: _Editor, strategy: str) -> _File | None:
@@ -967,26 +722,11 @@ def _absent(options, config: _File, drop: _File | None, editor: _Editor) -> _Fil
     return drop
 
 
-def _settled(text: str, doc: Any, name: str) -> str:
-    """The text as tomlkit will read it back (`doc`: the text parsed), so that the next run sees no change.
-
-    Some layouts (indented table headers under implicit parent tables) are not written
-    back unchanged by tomlkit; rendering them until they settle keeps the module
-    idempotent, and a layout that never settles is refused rather than written.
-    """
-    for dummy in range(3):
-        again = doc.as_string()
-        if again == text:
-            return text
-        text = again
-        doc = tomlkit.parse(text)
-    raise ContainerdConfigError(
-        name,
-        None,
-        "its layout (indented [table] headers whose parent tables have no header) cannot be edited stably "
-        "by the TOML library: each run would shift the indentation again",
-        "remove the indentation before those [table] headers, or add the parent tables' headers",
-    )
+def _same_ending(before: str | None, after: str) -> str:
+    """A file without a final newline keeps having none, so that absent after present gives back its bytes."""
+    if before and not before.endswith("\n") and after.strip():
+        return after.rstrip("\n")
+    return after
 
 
 def configure(
@@ -1050,10 +790,10 @@ def configure(
         default_path,
         cdi_path,
     ]
-    new_config: str | None = _finished_text(config, owned)
+    new_config: str | None = _same_ending(config_text, finished_text(config, owned))
     if not config.existed and not new_config.strip():
         new_config = None
-    new_drop = _finished_text(drop, owned) if drop is not None else None
+    new_drop = _same_ending(drop_in_text, finished_text(drop, owned)) if drop is not None else None
     wants_runtime = options.state == "present" and bool(options.runtime_name)
     runtime = _effective_runtime([config, drop], editor) if wants_runtime else None
     if wants_runtime and runtime is None:  # pragma: no cover - guarded by the steps above
@@ -1073,3 +813,116 @@ def configure(
         config_path=options.path,
         drop_in_path=options.drop_in,
     )
+
+
+# --------------------------------------------------------------------------- hooks of plugin_utils._runtime_flow
+
+
+def decide_version(given: str | None, node: dict) -> tuple | None:
+    """The version the strategy rests on: the node's binary wins; a given one must agree with it, and parse."""
+    wanted = None
+    if given:
+        wanted = parse_containerd_version(given)
+        if wanted is None:
+            raise ContainerdConfigError(
+                "(options)",
+                "containerd_version",
+                f"is {given!r}, which is not a containerd version",
+                "give a version such as 1.7.24, or leave it out and the node's containerd is asked",
+            )
+    found = parse_containerd_version(node.get("version")) if node.get("version") else None
+    if wanted is not None and found is not None:
+        precision = len(re.findall(r"\d+", _VERSION_RE.search(" " + str(given).strip()).group(0)))
+        if wanted[:precision] != found[:precision]:
+            raise ContainerdConfigError(
+                "(options)",
+                "containerd_version",
+                f"is {given!r}, but the node's containerd ({node.get('path')}) is {_fmt_version(found)}; where the "
+                "runtime goes depends on the version, so a wrong one breaks containerd",
+                "leave containerd_version out (the node's binary is asked), or correct it",
+            )
+    return found or wanted
+
+
+def options_of(args: dict) -> RuntimeOptions:
+    return RuntimeOptions(
+        path=args["path"],
+        drop_in=args["drop_in"] or "",
+        runtime_name=args["runtime_name"],
+        runtime_path=args["runtime_path"],
+        set_as_default=args["set_as_default"],
+        enable_cdi=args["enable_cdi"],
+        state=args["state"],
+    )
+
+
+def compute(args: dict, node: dict) -> Plan:
+    """The module's plan from its arguments and what the node module read (both files, containerd)."""
+    options = options_of(args)
+    config, drop_in = node["config"], node["drop_in"]
+    version = decide_version(args.get("containerd_version"), node["containerd"])
+    computed = configure(config["text"] if config else None, drop_in["text"] if drop_in else None, options, version)
+    result = {
+        "config_version": computed.config_version,
+        "cri_plugin": computed.cri_plugin,
+        "strategy": computed.strategy,
+        "strategy_reason": computed.strategy_reason,
+        "containerd_version": computed.containerd_version,
+        "runtime": computed.runtime,
+        "files": computed.files,
+    }
+    # The drop-in first: config.toml may import it.
+    files = [FileChange(options.drop_in, drop_in, computed.drop_in_text)] if options.drop_in else []
+    files.append(FileChange(options.path, config, computed.config_text))
+    return Plan(files=files, result=result, warnings=list(computed.warnings))
+
+
+def validator(args: dict, node: dict, plan: Plan) -> Validation | str:
+    """`containerd -c config.toml config dump` on the candidates, config.toml importing the candidate drop-in."""
+    binary = node["containerd"]["path"]
+    if not binary:
+        return (
+            f"{args['path']}: not validated: the node has no containerd binary (on its PATH or in an sbin "
+            "directory), so containerd's own parser has not read the result (validated: false)"
+        )
+    config_change, drop_change = plan.files[-1], plan.files[0] if len(plan.files) > 1 else None
+    config_text = config_change.after or ""
+    files = []
+    if drop_change is not None and drop_change.after is not None:
+        staged_drop = f"conf.d/{posixpath.basename(drop_change.path)}"
+        files.append(StagedFile(drop_change.path, staged_drop, drop_change.after))
+        config_text = _import_staged(config_text, args["path"], drop_change.path, "{stage}/" + staged_drop)
+    files.append(StagedFile(config_change.path, "config.toml", config_text))
+    return Validation(
+        argv=(binary, "-c", "{stage}/config.toml", "config", "dump"),
+        files=tuple(files),
+        fix="fix that value in the file named (containerd refuses it at start too), or remove it",
+    )
+
+
+def _import_staged(text: str, config_path: str, drop_in: str, staged: str) -> str:
+    """config.toml for validation: imports made absolute, and the drop-in's entry pointing at the staged copy."""
+    doc = tomlkit.parse(text)
+    if "imports" not in doc:
+        return text
+    entries = []
+    for entry in _plain(doc["imports"]):
+        absolute = entry if posixpath.isabs(entry) else posixpath.join(posixpath.dirname(config_path), entry)
+        if posixpath.normpath(absolute) == drop_in:
+            entries.append(staged)
+            continue
+        entries.append(absolute)
+        if _import_covers(entry, drop_in, config_path):  # a glob: the candidate is read after the current one
+            entries.append(staged)
+    doc["imports"] = entries
+    return doc.as_string()
+
+
+RUNTIME = Runtime(
+    name="containerd",
+    module="kubegpu.nvidia.containerd_runtime",
+    argument_spec=CONTAINERD_ARGUMENT_SPEC,
+    compute=compute,
+    validator=validator,
+    lock_path=lambda args: args["path"],
+)

@@ -33,13 +33,21 @@ import posixpath
 import re
 from typing import Any
 
-try:
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtime_args import CRIO_ARGUMENT_SPEC
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _runtime_flow as flow
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import (
+    TOMLKIT_IMPORT_ERROR,
+    RuntimeConfigError,
+    check_absolute,
+    check_runtime_name,
+    check_state,
+    dotted,
+    parse_plain,
+)
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import type_name as _type_name
+
+if TOMLKIT_IMPORT_ERROR is None:
     import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-except ImportError as exc:  # the action plugin reports it with the fix
-    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
-else:
-    TOMLKIT_IMPORT_ERROR = None
 
 MARK = "kubegpu.nvidia.crio_runtime"
 DROP_IN_HEADER = (
@@ -52,19 +60,10 @@ DEFAULT_PATH = ("crio", "runtime", "default_runtime")
 OCI = "oci"
 #: Keys written first in a handler table, in this order; the rest keep the copied table's order.
 LEADING_KEYS = ("runtime_path", "runtime_type")
-_RUNTIME_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 
 
-class CrioConfigError(Exception):
+class CrioConfigError(RuntimeConfigError):
     """A configuration the module must not edit: names the file, the key and the fix."""
-
-    def __init__(self, file: str, key: str | None, problem: str, fix: str):
-        self.file = file
-        self.key = key
-        self.problem = problem
-        self.fix = fix
-        where = f"{file}: {key}" if key else file
-        super().__init__(f"{where}: {problem}. {fix}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -99,33 +98,8 @@ class CrioConfigResult:
 # --------------------------------------------------------------------------- reading
 
 
-def dotted(path) -> str:
-    return ".".join(p if re.match(r"^[A-Za-z0-9_-]+$", p) else f'"{p}"' for p in path)
-
-
-def _type_name(value: Any) -> str:
-    if isinstance(value, dict):
-        return "table"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int):
-        return "integer"
-    if isinstance(value, float):
-        return "float"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return type(value).__name__
-
-
 def _parse(text: str | None, name: str) -> dict:
-    try:
-        return tomlkit.parse(text or "").unwrap()
-    except TOMLKitError as exc:
-        raise CrioConfigError(
-            name, None, f"is not valid TOML ({exc})", "fix the syntax (CRI-O refuses it too)"
-        ) from exc
+    return parse_plain(text, name, "CRI-O", CrioConfigError)
 
 
 def _lookup(data: dict, path, name: str) -> Any:
@@ -298,25 +272,16 @@ def _value(value: Any) -> Any:
 
 
 def _check_options(options: CrioRuntimeOptions) -> None:
-    if options.state not in ("present", "absent"):
-        raise CrioConfigError("(options)", "state", f"is {options.state!r}", "use present or absent")
-    if not _RUNTIME_NAME_RE.match(options.runtime_name or ""):
-        raise CrioConfigError(
-            "(options)",
-            "runtime_name",
-            f"is {options.runtime_name!r}",
-            "use letters, digits, '.', '_' or '-' (it is the RuntimeClass handler name)",
-        )
+    check_state(options.state, CrioConfigError)
+    check_runtime_name(options.runtime_name, CrioConfigError)
     if not posixpath.isabs(options.drop_in or "") or posixpath.dirname(options.drop_in) in ("", "/"):
         raise CrioConfigError(
             "(options)", "drop_in", f"is {options.drop_in!r}", "give the absolute path of a file under crio.conf.d"
         )
-    if options.config and not posixpath.isabs(options.config):
-        raise CrioConfigError("(options)", "config", f"is {options.config!r}", "give an absolute path")
-    if options.state == "present" and not posixpath.isabs(options.runtime_path or ""):
-        raise CrioConfigError(
-            "(options)", "runtime_path", f"is {options.runtime_path!r}", "give the absolute path of the binary"
-        )
+    if options.config:
+        check_absolute("config", options.config, error=CrioConfigError)
+    if options.state == "present":
+        check_absolute("runtime_path", options.runtime_path, "give the absolute path of the binary", CrioConfigError)
 
 
 def _effective(layers) -> tuple:
@@ -475,3 +440,90 @@ def _default_origin(layers) -> str:
         if layer.default is not None:
             return layer.name
     return "CRI-O's built-in default"
+
+
+# --------------------------------------------------------------------------- hooks of plugin_utils._runtime_flow
+
+
+def prepare(args: dict) -> dict:
+    """Normalised paths (the node lists the drop-in directory so), and a backup_dir CRI-O would not read."""
+    args = dict(args, drop_in=posixpath.normpath(args["drop_in"]), config=posixpath.normpath(args["config"]))
+    drop_dir = posixpath.dirname(args["drop_in"])
+    backup_dir = posixpath.normpath(args["backup_dir"] or "")
+    if args["backup"] and (backup_dir == drop_dir or backup_dir.startswith(drop_dir.rstrip("/") + "/")):
+        raise CrioConfigError(
+            "(options)",
+            "backup_dir",
+            f"backup_dir {backup_dir} is inside {drop_dir}, which CRI-O reads whole (every file, whatever its "
+            "name): a backup there would be applied as configuration",
+            "Choose a directory outside it",
+        )
+    return args
+
+
+def compute(args: dict, node: dict) -> flow.Plan:
+    """The module's plan from its arguments and what the node module read (crio.conf, every drop-in)."""
+    options = CrioRuntimeOptions(
+        drop_in=args["drop_in"],
+        config=args["config"],
+        runtime_name=args["runtime_name"],
+        runtime_path=args["runtime_path"],
+        set_as_default=args["set_as_default"],
+        state=args["state"],
+    )
+    config, drop_ins = node["config"], node["drop_ins"]
+    computed = configure(
+        config["text"] if config else None,
+        {path: file["text"] for path, file in drop_ins.items()},
+        options,
+        node["runtime_path_exists"],
+    )
+    result = {
+        "drop_in": options.drop_in,
+        "runtime": computed.runtime,
+        "default_runtime": computed.default_runtime,
+        "copied_from": computed.copied_from,
+        "files": [options.drop_in] if computed.changed else [],
+    }
+    if options.state == "present":
+        result["runtime_path_exists"] = node["runtime_path_exists"]
+    change = flow.FileChange(options.drop_in, drop_ins.get(options.drop_in), computed.drop_in_text)
+    return flow.Plan(files=[change], result=result, warnings=list(computed.warnings))
+
+
+def validator(args: dict, node: dict, plan: flow.Plan) -> flow.Validation | str:
+    """`crio --config crio.conf --config-dir crio.conf.d config` on crio.conf and every drop-in, the new one too."""
+    binary = (node.get("crio") or {}).get("path")
+    if not binary:
+        return (
+            f"{args['drop_in']}: not validated: the node has no crio binary (on its PATH or in an sbin directory), "
+            "so CRI-O's own parser has not read the result (validated: false)"
+        )
+    drop_dir = posixpath.dirname(args["drop_in"])
+    config = node["config"]
+    files = [flow.StagedFile(args["config"], "crio.conf", config["text"] if config else "")]
+    texts = {path: file["text"] for path, file in node["drop_ins"].items()}
+    texts.pop(args["drop_in"], None)
+    own = plan.files[0]
+    if own.after is not None:
+        texts[own.path] = own.after
+    for path in sorted(texts):
+        files.append(flow.StagedFile(path, "crio.conf.d/" + posixpath.relpath(path, drop_dir), texts[path]))
+    return flow.Validation(
+        argv=(binary, "--config", "{stage}/crio.conf", "--config-dir", "{stage}/crio.conf.d", "config"),
+        files=tuple(files),
+        fix="fix that value in the file named (CRI-O refuses it at start too), or remove it",
+    )
+
+
+#: CRI-O in the runtime flow. Two tasks on one drop-in directory take turns: each reads every file in it.
+RUNTIME = flow.Runtime(
+    "CRI-O",
+    "kubegpu.nvidia.crio_runtime",
+    CRIO_ARGUMENT_SPEC,
+    compute,
+    validator,
+    lock_path=lambda args: posixpath.dirname(args["drop_in"]),
+    prepare=prepare,
+    backup_dir=lambda args: args["backup_dir"],
+)

@@ -11,11 +11,16 @@ Python's standard library.
 
 from __future__ import annotations
 
+import hashlib
 import posixpath
+import shlex
+import time
 
 from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
+
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import TOMLKIT_IMPORT_ERROR, RuntimeConfigError
 
 NEW_FILE_MODE = "0644"
 NEW_DIR_MODE = "0755"
@@ -69,13 +74,272 @@ class NodeFiles(ActionBase):  # pylint: disable=abstract-method
             copy_args["validate"] = validate
         res = self._module("ansible.legacy.copy", copy_args, task_vars)
         if res.get("failed"):
-            raise AnsibleError(
-                f"{path}: not written, the file on the node is unchanged: {res.get('msg')} "
-                f"{to_text(res.get('stderr', '')).strip()}".strip()
-            )
+            cause, fix = _cause(path, res)
+            raise AnsibleError(f"{path}: not written ({cause}), the file on the node is unchanged. Fix: {fix}")
         return res.get("backup_file")
 
     def _remove(self, path, task_vars):
         res = self._module("ansible.legacy.file", {"path": path, "state": "absent"}, task_vars)
         if res.get("failed"):
-            raise AnsibleError(f"{path}: cannot remove it: {res.get('msg')}")
+            cause, fix = _cause(path, res)
+            raise AnsibleError(f"{path}: cannot remove it ({cause}). Fix: {fix}")
+
+
+# --------------------------------------------------------------------------- the runtime configuration flow
+
+#: How long a second task on the same files waits for the first one's lock.
+LOCK_WAIT_S = 120
+LOCK_POLL_S = 0.5
+# mkdir is atomic: the first task to create the directory holds the lock. /run/lock is emptied at boot.
+LOCK_SCRIPT = (
+    'for d in /run/lock /var/lock /tmp; do [ -d "$d" ] && [ -w "$d" ] || continue; '
+    'if mkdir "$d/{name}" 2>/dev/null; then echo "$d/{name}"; exit 0; fi; '
+    'if [ -d "$d/{name}" ]; then echo "$d/{name}"; exit 75; fi; done; exit 1'
+)
+LOCK_BUSY = 75
+BACKUP_DIR_MODE = "0700"
+
+_CAUSES = (
+    ("No space left on device", "the file system is full", "free space on the file system that holds {path}"),
+    ("Errno 28", "the file system is full", "free space on the file system that holds {path}"),
+    ("Read-only file system", "the file system is read-only", "remount it read-write, or manage the file elsewhere"),
+    ("Errno 30", "the file system is read-only", "remount it read-write, or manage the file elsewhere"),
+    ("Permission denied", "permission denied", "run the task with become, or fix the directory's permissions"),
+    ("Errno 13", "permission denied", "run the task with become, or fix the directory's permissions"),
+    (
+        " not writable",
+        "its directory is not writable (a read-only file system?)",
+        "make the directory of {path} writable, or manage the file elsewhere",
+    ),
+)
+
+
+def _cause(path, res):
+    """(cause, fix) of a failed write, from the module's message, exception or stderr."""
+    words = " ".join(to_text(res.get(k) or "") for k in ("msg", "exception", "stderr", "module_stderr"))
+    for needle, cause, fix in _CAUSES:
+        if needle in words:
+            return cause, fix.format(path=path)
+    msg = to_text(res.get("msg") or "").strip()
+    if not msg:
+        lines = to_text(res.get("exception") or res.get("stderr") or "").strip().splitlines()
+        msg = lines[-1] if lines else "the write failed without a message"
+    return msg, f"correct what the cause names for {path}, then run the task again"
+
+
+class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
+    """An action plugin that patches a runtime's configuration: set RUNTIME (a _runtime_flow.Runtime)."""
+
+    TRANSFERS_FILES = True
+    RUNTIME = None
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        del tmp
+        try:
+            return self._flow(result, task_vars or {})
+        finally:
+            self._remove_tmp_path(self._connection._shell.tmpdir)
+
+    def _flow(self, result, task_vars):
+        runtime = self.RUNTIME
+        dummy, args = self.validate_argument_spec(argument_spec=runtime.argument_spec)
+        if TOMLKIT_IMPORT_ERROR is not None:
+            result.update(
+                failed=True,
+                changed=False,
+                msg=f"{runtime.module.rpartition('.')[2]} needs the Python package tomlkit on the controller "
+                f"(pip install tomlkit): {TOMLKIT_IMPORT_ERROR}",
+            )
+            return result
+        lock = None
+        try:
+            args = runtime.prepare(args)
+            if not self._task.check_mode:
+                lock = self._lock(runtime.lock_path(args), task_vars)
+            node = self._read_node(runtime.module, args, task_vars)
+            plan = runtime.compute(args, node)
+            self._report(result, plan)
+            if not plan.changed:
+                return result
+            self._validate(result, runtime, args, node, plan)
+            if self._task.check_mode:
+                return result
+            if self._read_node(runtime.module, args, task_vars) != node:
+                raise NodeFileError(
+                    f"{plan.changes[0].path}: changed on the node while this task ran (another tool or task wrote "
+                    "it between the read and the write); nothing was written. Run the task again"
+                )
+            self._apply(result, runtime, args, plan, task_vars)
+        except RuntimeConfigError as exc:
+            result.update(failed=True, changed=False, msg=str(exc), file=exc.file, key=exc.key)
+            result["restart_required"] = False
+        except NodeFileError as exc:
+            result.update(failed=True, changed=False, msg=str(exc))
+            result["restart_required"] = False
+        finally:
+            if lock:
+                self._unlock(lock)
+        return result
+
+    # ------------------------------------------------------------------ steps
+    @staticmethod
+    def _report(result, plan):
+        result.update(plan.result)
+        result["changed"] = result["restart_required"] = plan.changed
+        if plan.warnings:
+            result["warnings"] = list(plan.warnings)
+        diffs = [
+            {
+                "before_header": f.path if f.before is not None else f"{f.path} (absent)",
+                "after_header": f.path if f.after is not None else f"{f.path} (absent)",
+                "before": f.before_text or "",
+                "after": f.after or "",
+            }
+            for f in plan.changes
+        ]
+        if diffs:
+            result["diff"] = diffs
+
+    def _validate(self, result, runtime, args, node, plan):
+        """The runtime's own parser reads every candidate file, in check mode too, before anything is written."""
+        if not args.get("validate", True):
+            result["validated"] = False
+            return
+        validation = runtime.validator(args, node, plan)
+        if isinstance(validation, str):
+            result["validated"] = False
+            result.setdefault("warnings", []).append(validation)
+            return
+        rc, out, err, stage = self._run_staged(validation)
+        if rc != 0:
+            text = (err or out or "").strip()
+            for staged in validation.files:
+                text = text.replace(f"{stage}/{staged.staged}", staged.path)
+            text = text.replace(stage + "/", "")
+            lines = [line for line in text.splitlines() if "level=info" not in line][-5:]
+            command = " ".join(validation.argv).replace("{stage}/", "")
+            names = ", ".join(f.path for f in plan.changes)
+            raise NodeFileError(
+                f"{names}: not written, the files on the node are unchanged: {runtime.name}'s own "
+                f"parser refuses the result ({command}): {' '.join(lines) or f'exit status {rc}'}. {validation.fix}"
+            )
+        result["validated"] = True
+
+    def _run_staged(self, validation):
+        if self._connection._shell.tmpdir is None:
+            self._make_tmp_path()
+        tmpdir = self._connection._shell.tmpdir
+        stage = self._connection._shell.join_path(tmpdir, "validate")
+        dirs = sorted({posixpath.dirname(posixpath.join(stage, f.staged)) for f in validation.files} | {stage})
+        made = self._low_level_execute_command("mkdir -p " + " ".join(shlex.quote(d) for d in dirs))
+        if made["rc"] != 0:
+            raise NodeFileError(f"{stage}: cannot create the validation directory: {made['stderr']}")
+        for staged in validation.files:
+            self._transfer_data(posixpath.join(stage, staged.staged), staged.text)
+        self._fixup_perms2([tmpdir, stage, *dirs, *(posixpath.join(stage, f.staged) for f in validation.files)])
+        argv = [a.replace("{stage}", stage) for a in validation.argv]
+        res = self._low_level_execute_command(" ".join(shlex.quote(a) for a in argv))
+        return res["rc"], to_text(res.get("stdout", "")), to_text(res.get("stderr", "")), stage
+
+    def _apply(self, result, runtime, args, plan, task_vars):
+        """Write the changed files in order; when one fails, put back those already written."""
+        backup_dir = runtime.backup_dir(args)
+        backups = {}
+        written = []
+        for change in plan.changes:
+            try:
+                if args["backup"] and change.before is not None:
+                    backups[change.path] = self._backup(change.path, backup_dir, task_vars)
+                if change.after is None:
+                    self._remove(change.path, task_vars)
+                else:
+                    self._write(
+                        change.path, change.before, change.after, backup=False, validate=None, task_vars=task_vars
+                    )
+            except AnsibleError as exc:
+                restored, lost = self._put_back(written, task_vars)
+                message = str(exc)
+                if restored:
+                    message += f"; put back as they were: {', '.join(restored)}"
+                if lost:
+                    message += f"; COULD NOT put back {', '.join(lost)} (its backup, if any, is in backup_files)"
+                result.update(failed=True, msg=message, files_written=lost)
+                result["changed"] = result["restart_required"] = bool(lost)
+                if backups:
+                    result["backup_files"] = backups
+                return
+            written.append(change)
+        if backups:
+            result["backup_files"] = backups
+            first = plan.files[0].path
+            result["backup_file"] = backups.get(first, next(iter(backups.values())))
+
+    def _put_back(self, written, task_vars):
+        restored, lost = [], []
+        for change in reversed(written):
+            try:
+                if change.before is None:
+                    self._remove(change.path, task_vars)
+                else:
+                    self._write(
+                        change.path,
+                        change.before,
+                        change.before["text"],
+                        backup=False,
+                        validate=None,
+                        task_vars=task_vars,
+                    )
+                restored.append(change.path)
+            except AnsibleError:
+                lost.append(change.path)
+        return restored, lost
+
+    # ------------------------------------------------------------------ node I/O
+    def _lock(self, path, task_vars):
+        """Hold the node-wide lock named after `path` (a directory made with mkdir); returns its path."""
+        del task_vars
+        name = "kubegpu.nvidia-" + hashlib.sha256(path.encode()).hexdigest()[:16] + ".lock"
+        deadline = time.monotonic() + LOCK_WAIT_S
+        while True:
+            res = self._low_level_execute_command(LOCK_SCRIPT.format(name=name))
+            where = to_text(res.get("stdout", "")).strip()
+            if res["rc"] == 0:
+                return where
+            if res["rc"] != LOCK_BUSY:
+                raise NodeFileError(
+                    f"{path}: cannot take the lock for changing it (no writable /run/lock, /var/lock or /tmp on "
+                    f"the node): {to_text(res.get('stderr', '')).strip()}. Run the task with become"
+                )
+            if time.monotonic() > deadline:
+                raise NodeFileError(
+                    f"{path}: another task has been changing it for over {LOCK_WAIT_S} s (it holds the lock "
+                    f"{where}); nothing was written. Run this task again when that one is done, or remove "
+                    f"{where} if no task is running"
+                )
+            time.sleep(LOCK_POLL_S)
+
+    def _unlock(self, where):
+        self._low_level_execute_command("rmdir " + shlex.quote(where))
+
+    def _backup(self, path, backup_dir, task_vars):
+        """Copy path to a timestamped backup (in backup_dir, else next to it); a partial copy is removed."""
+        stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
+        if backup_dir:
+            made = self._module(
+                "ansible.legacy.file", {"path": backup_dir, "state": "directory", "mode": BACKUP_DIR_MODE}, task_vars
+            )
+            if made.get("failed"):
+                raise AnsibleError(f"{backup_dir}: cannot create the backup directory: {made.get('msg')}")
+            dest = posixpath.join(backup_dir, f"{posixpath.basename(path)}.{stamp}~")
+        else:
+            dest = f"{path}.{stamp}~"
+        # cp, not copy with remote_src: copy leaves its temporary file behind when the disk is full.
+        src, dst = shlex.quote(path), shlex.quote(dest)
+        res = self._low_level_execute_command(f"cp -p -- {src} {dst} || {{ rc=$?; rm -f -- {dst}; exit $rc; }}")
+        if res["rc"] != 0:
+            cause, fix = _cause(dest, {"stderr": to_text(res.get("stderr", "")), "msg": to_text(res.get("stdout", ""))})
+            raise AnsibleError(
+                f"{path}: not changed, its backup to {dest} failed ({cause}; the partial backup is removed). Fix: {fix}"
+            )
+        return dest

@@ -31,3 +31,23 @@ def run_first_task(playbook, variables, check=False, local_temp=None):
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO, check=False, timeout=300)
     assert proc.stdout, proc.stderr
     return json.loads(proc.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+
+
+def one_task_playbook(module, options):
+    """A one-task playbook on localhost running `module` with `options` ({name: Jinja expression}).
+
+    The task's PATH starts with the variable bin_dir (where the runtime binaries are, or an empty
+    directory for a node without them); its result is registered, failures included.
+    """
+    lines = [
+        '- hosts: localhost',
+        '  gather_facts: false',
+        '  environment:',
+        '    PATH: "{{ bin_dir }}:{{ lookup(\'env\', \'PATH\') }}"',
+        '  tasks:',
+        '    - name: Run {0}'.format(module),
+        '      {0}:'.format(module),
+    ]
+    lines += ['        {0}: "{1}"'.format(name, value) for name, value in options.items()]
+    lines += ['      register: outcome', '      ignore_errors: true']
+    return '\n'.join(lines) + '\n'

@@ -628,3 +628,91 @@ def test_layout_the_toml_library_cannot_keep_stable_is_refused_not_written():
     with pytest.raises(ContainerdConfigError, match="cannot be edited stably") as info:
         configure(text, None, PRESENT, "1.7.24")
     assert info.value.file == PRESENT.path
+
+
+# ----------------------------------------------------------------------------- hardening (issue 13, 14)
+
+CRI_2 = 'plugins."io.containerd.grpc.v1.cri".containerd'
+
+
+@pytest.mark.parametrize(
+    ("text", "key"),
+    [
+        (
+            f'version = 2\n[{CRI_2}]\n  runtimes = {{ runc = {{ runtime_type = "io.containerd.runc.v2" }} }}\n',
+            f"{CRI_2}.runtimes",
+        ),
+        (
+            'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  containerd = { default_runtime_name = "runc" }\n',
+            CRI_2,
+        ),
+    ],
+    ids=["runtimes", "containerd"],
+)
+def test_inline_tables_containerd_accepts_are_refused_with_the_key_and_the_fix(text, key):
+    with pytest.raises(ContainerdConfigError) as caught:
+        configure(text, None, PRESENT, "1.7.24")
+    error = caught.value
+    assert error.file == PRESENT.path
+    assert error.key == key
+    assert "inline table" in error.problem
+    assert f"[{key}] table" in error.fix
+    assert "Inline tables cannot contain a table" not in str(error)
+
+
+@pytest.mark.parametrize("version", ["1.6.20", "1.7.24", "2.1.9"])
+@pytest.mark.parametrize(
+    "options", [PRESENT, dataclasses.replace(PRESENT, set_as_default=True)], ids=["plain", "default"]
+)
+@pytest.mark.parametrize("start", ["default", "version-only", "table-last"])
+def test_absent_after_present_restores_a_file_without_a_final_newline(version, options, start):
+    schema = 3 if version.startswith("2.") else 2
+    text = {
+        "default": DEFAULTS[version],
+        "version-only": f"version = {schema}\n",
+        "table-last": f'version = {schema}\n[plugins."{CRI_PLUGINS[schema]}".containerd]\n  snapshotter = "native"\n',
+    }[start].rstrip("\n")
+    present = configure(text, None, options, version)
+    assert present.changed
+    again = configure(present.config_text, present.drop_in_text, options, version)
+    assert not again.changed
+    absent = configure(present.config_text, present.drop_in_text, dataclasses.replace(options, state="absent"), version)
+    assert absent.config_text == text
+    assert absent.drop_in_text is None
+
+
+def _cgroup_config(default_type: str, nvidia: str = "") -> str:
+    return (
+        f'version = 2\n[{CRI_2}]\n  default_runtime_name = "crun"\n'
+        f'  [{CRI_2}.runtimes.runc]\n    runtime_type = "io.containerd.runc.v2"\n'
+        f"    [{CRI_2}.runtimes.runc.options]\n      SystemdCgroup = false\n"
+        f'  [{CRI_2}.runtimes.crun]\n    runtime_type = "{default_type}"\n'
+        f'    [{CRI_2}.runtimes.crun.options]\n      BinaryName = "/usr/bin/crun"\n      SystemdCgroup = true\n'
+        + nvidia
+    )
+
+
+@pytest.mark.parametrize("default_type", ["io.containerd.runc.v2", "io.containerd.crun.v2"])
+def test_the_new_runtime_takes_systemd_cgroup_from_the_default_runtime_not_runc(default_type):
+    result = configure(_cgroup_config(default_type), None, PRESENT, "1.7.24")
+    nvidia = runtimes_of(result.config_text, 2)["nvidia"]
+    assert nvidia["options"]["SystemdCgroup"] is True
+    assert nvidia["options"]["BinaryName"] == PRESENT.runtime_path
+    assert result.runtime["options"]["SystemdCgroup"] is True
+    assert not configure(result.config_text, None, PRESENT, "1.7.24").changed
+
+
+def test_an_existing_runtime_with_another_cgroup_setting_than_the_default_is_reported_and_left():
+    existing = (
+        f'  [{CRI_2}.runtimes.nvidia]\n    runtime_type = "io.containerd.runc.v2"\n'
+        f'    [{CRI_2}.runtimes.nvidia.options]\n      BinaryName = "{PRESENT.runtime_path}"\n'
+        "      SystemdCgroup = false\n"
+    )
+    text = _cgroup_config("io.containerd.runc.v2", existing)
+    result = configure(text, None, PRESENT, "1.7.24")
+    assert not result.changed
+    assert result.config_text == text
+    [warning] = [w for w in result.warnings if "SystemdCgroup" in w]
+    assert f"{CRI_2}.runtimes.nvidia.options.SystemdCgroup" in warning
+    assert "'crun'" in warning
+    assert "different cgroup drivers" in warning
