@@ -142,9 +142,10 @@ PY
         echo "no veth pairs here: an empty bridge carries the node's address"
         in_node ip link add kubegpu0 type bridge || die "neither a veth pair nor a bridge could be made in the node's network namespace"
     fi
-    in_node ip addr add "$address/24" dev kubegpu0 &&
-        in_node ip link set kubegpu0 up && in_node ip link set lo up &&
-        in_node ip route add default dev kubegpu0 || die "could not give the node its address"
+    if ! { in_node ip addr add "$address/24" dev kubegpu0 && in_node ip link set kubegpu0 up &&
+        in_node ip link set lo up && in_node ip route add default dev kubegpu0; }; then
+        die "could not give the node its address"
+    fi
     in_node ip -brief addr
     in_node ldconfig
     in_node python3 --version

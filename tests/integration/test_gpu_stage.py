@@ -19,6 +19,7 @@ REPO = Path(__file__).resolve().parents[2]
 PACK = REPO / "tests" / "gpu" / "pack.sh"
 STAGE = REPO / "tests" / "gpu" / "stage.sh"
 
+
 def _tree(root):
     (root / "bundle" / "images").mkdir(parents=True)
     # Incompressible content, so that a small part size gives several parts.

@@ -68,7 +68,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         prefix = f"/v2/{layout.name}/"
         if not path.startswith(prefix):
             return self._send(404, b'{"errors":[{"code":"NAME_UNKNOWN"}]}', {"Content-Type": "application/json"}, head)
-        kind, _, ref = path[len(prefix) :].partition("/")
+        kind, _slash, ref = path[len(prefix) :].partition("/")
         if kind == "manifests":
             digest = layout.manifest["digest"] if ref == layout.tag else ref
             media_type = layout.manifest["mediaType"]
@@ -101,7 +101,7 @@ def main(argv=None):
     parser.add_argument("reference", help="NAME:TAG the image is served as")
     parser.add_argument("--port", type=int, default=5000)
     args = parser.parse_args(argv)
-    name, _, tag = args.reference.rpartition(":")
+    name, _colon, tag = args.reference.rpartition(":")
     if not name or not tag:
         parser.error(f"reference {args.reference!r} is not NAME:TAG")
     Handler.layout = Layout(args.layout, name, tag)
