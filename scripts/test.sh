@@ -61,7 +61,8 @@ for group in "${steps[@]}"; do
     step=${members[0]}
     echo "::: $step"
     start=$SECONDS
-    if "$step"; then result=passed; else result=FAILED; failed+=("$step"); fi
+    "$step" 2>&1 | tee "$logs/$step.log"
+    if [ "${PIPESTATUS[0]}" = 0 ]; then result=passed; else result=FAILED; failed+=("$step"); fi
     summary+=("$(printf '%-17s %-7s %4ss' "$step" "$result" $((SECONDS - start)))")
     continue
   fi
@@ -79,6 +80,11 @@ for group in "${steps[@]}"; do
     if [ "$rc" = 0 ]; then result=passed; else result=FAILED; failed+=("$step"); fi
     summary+=("$(printf '%-17s %-7s %4ss' "$step" "$result" "$took")")
   done
+done
+# What failed, again at the end, where a reader of the log's tail sees it.
+for step in "${failed[@]}"; do
+  echo "::: $step failed; the end of its log:"
+  tail -n 25 "$logs/$step.log"
 done
 echo "::: summary"
 printf '%s\n' "${summary[@]}"

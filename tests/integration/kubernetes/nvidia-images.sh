@@ -27,23 +27,19 @@
 #
 # Inputs: nvidia-device-plugin, gpu-feature-discovery, gpu-operator,
 # nvidia-validator (.xz) and gpu-operator-v26.7.0.tgz from KUBEGPU_SHARED_BIN,
-# each checked against its SHA256SUMS; a git repository of NVIDIA/gpu-operator
-# holding the tag v26.7.0 (NVIDIA's files are read from git at build time and
-# never copied into this repository); helm (helm.sh); podman and
-# scripts/podman-image.sh for the Debian trixie base.
+# each checked against its SHA256SUMS; NVIDIA's own files of the operator tag
+# that its images need (assets, manifests, validator manifests, CRDs, LICENSE),
+# from vendor/gpu-operator-v26.7.0.tar.xz (see vendor/README.md); helm
+# (helm.sh); podman and scripts/podman-image.sh for the Debian trixie base.
 #
 # Environment:
 #   KUBEGPU_SHARED_BIN   release binaries (default: ../shared/bin beside the
 #                        repository root)
 #   KUBEGPU_CACHE        cache root (default /var/cache/kubegpu)
-#   KUBEGPU_GPU_OPERATOR_GIT  git directory of NVIDIA/gpu-operator (default:
-#                        ../.mirror/NVIDIA+gpu-operator/repo beside the
-#                        repository root, or beside the directory holding
-#                        KUBEGPU_SHARED_BIN, the first that exists)
 #
 # Cached: $KUBEGPU_CACHE/nvidia-images-<hash>, the hash taken over
 # SHA256SUMS, this script, images-lib.sh, helm.sh, scripts/podman-image.sh and
-# the git tree of the operator tag. With nothing changed a call only prints
+# the vendored archive. With nothing changed a call only prints
 # the path; a build runs in a temporary directory renamed at the end.
 set -euo pipefail
 
@@ -54,23 +50,13 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 operator_tag=v26.7.0
 plugin_version=v0.20.0
 chart=gpu-operator-$operator_tag.tgz
-kg_need git
-# The mirror beside the repository root, else beside the shared binaries'
-# directory (../shared/bin -> ../.mirror).
-src=${KUBEGPU_GPU_OPERATOR_GIT:-}
-if [ -z "$src" ]; then
-    for src in "$kg_root/../.mirror/NVIDIA+gpu-operator/repo" "$kg_shared_bin/../../.mirror/NVIDIA+gpu-operator/repo"; do
-        git --git-dir="$src" rev-parse --git-dir >/dev/null 2>&1 && break
-    done
-fi
-git --git-dir="$src" rev-parse --git-dir >/dev/null 2>&1 ||
-    src=$src/.git
-tree=$(git --git-dir="$src" rev-parse --verify -q "$operator_tag^{tree}") ||
-    kg_die "no git repository with tag $operator_tag of NVIDIA/gpu-operator at ${src%/.git}: set KUBEGPU_GPU_OPERATOR_GIT (git clone --bare https://github.com/NVIDIA/gpu-operator)"
+# NVIDIA's files of the tag, vendored (the build machines reach no git host).
+operator_files=$here/vendor/gpu-operator-$operator_tag.tar.xz
+[ -s "$operator_files" ] || kg_die "no $operator_files (vendor/README.md says how it is made)"
 
 sums=$(kg_sums)
 hash=$(kg_hash "$sums" "$here/nvidia-images.sh" "$kg_lib" "$here/helm.sh" \
-    "$kg_root/scripts/podman-image.sh" "=gpu-operator-tree=$tree")
+    "$kg_root/scripts/podman-image.sh" "$operator_files")
 if kg_cached nvidia-images "$hash"; then
     exit 0
 fi
@@ -137,9 +123,7 @@ done
 mkdir -p "$dir/git" "$dir/rootfs/opt/gpu-operator/manifests" "$dir/rootfs/opt/validator/manifests" "$dir/rootfs/licenses"
 crds=deployments/gpu-operator/crds
 nfd_crds=deployments/gpu-operator/charts/node-feature-discovery/crds/nfd-api-crds.yaml
-git --git-dir="$src" archive "$operator_tag" assets manifests validator/manifests LICENSE \
-    "$crds/nvidia.com_clusterpolicies.yaml" "$crds/nvidia.com_nvidiadrivers.yaml" \
-    "$crds/nvidia.com_gpuclusters.yaml" "$nfd_crds" | tar -x -C "$dir/git"
+tar -xJf "$operator_files" -C "$dir/git"
 cp -a "$dir/git/assets/." "$dir/rootfs/opt/gpu-operator/"
 cp -a "$dir/git/manifests/." "$dir/rootfs/opt/gpu-operator/manifests/"
 cp -a "$dir/git/validator/manifests/." "$dir/rootfs/opt/validator/manifests/"
