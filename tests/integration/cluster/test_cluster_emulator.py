@@ -339,6 +339,37 @@ def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is
         assert values['hostPaths']['driverInstallDir'] == '/run/nvidia/driver'
 
 
+def test_emulator_gpu_operator_refuses_nodes_without_its_handler(env, tmp_path):
+    # The operator's own pods run with runtimeClassName nvidia; in cdi mode the node stage adds no such handler.
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        code, run = play(env, cluster, 'operator_flow.yml', {'operator_require_handler': True, 'operator_wait': False})
+        assert code == 2
+        refusal = task(run, "Refuse nodes that lack the runtime handler the operator's own pods run with")['msg']
+        assert 'runtimeClassName nvidia' in refusal
+        assert 'these nodes are in cdi mode, where the container_runtime role adds no handler: gpu-a.' in refusal
+        assert 'set kubegpu_runtime_mode: runtime' in refusal and 'kubegpu_manage_runtime: false' in refusal
+
+        # A runtime class of the user's choosing is the one named.
+        code, run = play(env, cluster, 'operator_flow.yml', {
+            'operator_require_handler': True, 'operator_wait': False,
+            'gpu_operator_extra_values': {'operator': {'runtimeClass': 'nvidia-gpu'}}})
+        assert code == 2
+        refusal = task(run, "Refuse nodes that lack the runtime handler the operator's own pods run with")['msg']
+        assert 'runtimeClassName nvidia-gpu, whose handler nvidia-gpu' in refusal
+
+        # Accepted: the handler is there (runtime mode), the operator brings its toolkit, or its NRI plugin injects.
+        for extra in ({'kubegpu_runtime_mode': 'runtime'}, {'kubegpu_manage_runtime': False},
+                      {'gpu_operator_extra_values': {'cdi': {'nriPluginEnabled': True}}}):
+            code, run = play(env, cluster, 'operator_flow.yml', dict(
+                {'operator_require_handler': True, 'operator_wait': False,
+                 'gpu_operator_manifest_dir': str(tmp_path)}, **extra))
+            ok(code, run)
+            assert task(run, "Refuse nodes that lack the runtime handler the operator's own pods run with").get(
+                'failed') is not True, extra
+            assert (tmp_path / 'gpu-operator-values.yml').exists(), extra
+            (tmp_path / 'gpu-operator-values.yml').unlink()
+
+
 def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
     with EmulatorThread(nodes=['gpu-a']) as cluster:
         def operator_notready(emulator):

@@ -13,7 +13,8 @@
 #   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on a
 #              worker that claims an H200's recorded gpu_facts and has no GPU
 #   validate   the validate stage there: its pod stays Pending, and it says why
-#   operator   the device plugin removed, the GPU Operator from the shared chart
+#   operator   the device plugin removed; the GPU Operator refused for the worker in
+#              cdi mode (no handler for the operator's own pods), then installed from the shared chart
 #   failure    kubeadm init on a node whose API server port is taken: one line, the fix, nothing changed
 #   teardown   kubernetes_state: absent, twice (the second changes nothing)
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
@@ -143,10 +144,20 @@ validate() {
     fails_with validate.log 'FailedScheduling: 0/2 nodes are available: 1 Insufficient nvidia.com/gpu' &&
     fails_with validate.log 'device plugin: .*No devices found'
 }
-# The GPU Operator from the shared chart in place of the device plugin.
+# The GPU Operator from the shared chart in place of the device plugin. In cdi
+# mode (the worker's, as the node stage decides it) the operator's own pods
+# would run with a runtime handler the node does not have: refused, nothing
+# installed. Then the worker claims runtime mode (the handler's node side has
+# its own tests: tests/integration/container_runtime) and the chart is
+# installed for real.
 operator() {
   playbook device-plugin-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent &&
-    { if playbook operator.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator; then
+    { if playbook operator-refused.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator; then
+        echo "kubernetes tests: the GPU Operator was installed for a node in cdi mode" >&2; return 1; fi; } &&
+    fails_with operator-refused.log 'these nodes are in cdi mode, where the container_runtime role adds no handler: kubegpu-k8s-worker\.' &&
+    playbook operator-refused-assert.log "$here/assert-operator.yml" -e kubegpu_test_operator_installed=false &&
+    { if playbook operator.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
+        -e kubegpu_runtime_mode=runtime; then
         echo "kubernetes tests: the GPU Operator's validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with operator.log 'Deployment gpu-operator/gpu-operator: rolled out, 1 of 1 replicas ready' &&
     fails_with operator.log 'DaemonSet gpu-operator/nvidia-operator-validator: not ready' &&
