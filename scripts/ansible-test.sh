@@ -5,6 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 venv=$(cd "$1" && pwd); shift
+# Its shellcheck test is skipped, not failed, when shellcheck is missing.
+if [ "${1:-}" = sanity ]; then scripts/apt-install.sh "ansible-test sanity" shellcheck; fi
 core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)')
 # Outside this checkout (inside a git work tree, ansible-test lists files with
 # git), and one directory per run so that runs side by side do not collide.

@@ -11,8 +11,8 @@
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin): the directory of
 # crio.xz, pinns.xz, crictl.xz and SHA256SUMS.bin (see its README).
 # Reuses: the Debian image of scripts/podman-image.sh (cached outside the
-# repository), the virtualenv .venv-molecule of tests/integration/driver/run.sh
-# (same requirements file), tests/integration/containers.conf, the pause image
+# repository), the virtualenv .venv-molecule of scripts/molecule-env.sh,
+# tests/integration/containers.conf, the pause image
 # of tests/integration/container_runtime/pause-image.sh, and the project's
 # .venv (scripts/setup.sh test) for the CRI client.
 set -uo pipefail
@@ -42,51 +42,8 @@ for name in crio pinns crictl; do
 done
 export KUBEGPU_CRIO_BIN=$crio_bin
 
-# Molecule's virtualenv, exactly as tests/integration/driver/run.sh makes it.
-python=${KUBEGPU_PYTHON:-}
-if [ -z "$python" ]; then
-  for candidate in python3.11 python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
-      python=$(command -v "$candidate"); break
-    fi
-  done
-fi
-venv=$top/.venv-molecule
-requirements=tests/integration/driver/requirements-molecule.txt
-stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "::: virtualenv $venv"
-  if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
-    echo "crio_runtime tests: could not install $requirements into $venv" >&2; exit 1
-  fi
-  rm -f "$venv"/.requirements.* && touch "$stamp"
-fi
-if [ ! -e "$venv/collections/ansible_collections/kubegpu/nvidia" ]; then
-  mkdir -p "$venv/collections/ansible_collections/kubegpu"
-  ln -sfn ../../../.. "$venv/collections/ansible_collections/kubegpu/nvidia"
-fi
-
-# The CRI client (tests/integration/container_runtime/cri_check.py) runs with the project's virtualenv.
-cri_python=${KUBEGPU_CRI_PYTHON:-$top/.venv/bin/python}
-"$cri_python" -c 'import cri_api.v1, grpc' 2>/dev/null ||
-  { echo "crio_runtime tests: $cri_python lacks container-runtime-interface-api/grpcio (run scripts/setup.sh test)" >&2; exit 1; }
-
-# crio_runtime's action plugin needs tomlkit on the controller, which Molecule's
-# virtualenv does not carry: lend it the project's copy (pure Python), alone.
-pylib=$top/.cache/crio-runtime/pythonpath
-tomlkit_dir=$(env -u PYTHONPATH "$cri_python" -c 'import os, tomlkit; print(os.path.dirname(os.path.realpath(tomlkit.__file__)))' 2>/dev/null) ||
-  { echo "crio_runtime tests: $cri_python lacks tomlkit (run scripts/setup.sh test)" >&2; exit 1; }
-mkdir -p "$pylib" && ln -sfn "$tomlkit_dir" "$pylib/tomlkit"
-export PYTHONPATH="$pylib${PYTHONPATH:+:$PYTHONPATH}"
-
-export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
-export CONTAINERS_CONF="$top/tests/integration/containers.conf" PYTHONUNBUFFERED=1
-export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local ANSIBLE_NOCOLOR=1
-export KUBEGPU_CRI_PYTHON=$cri_python
-KUBEGPU_PAUSE_ARCHIVE=$(tests/integration/container_runtime/pause-image.sh) ||
-  { echo "crio_runtime tests: could not build the pause image" >&2; exit 1; }
-export KUBEGPU_PAUSE_ARCHIVE
+. scripts/molecule-env.sh
+molecule_env "crio_runtime tests" && molecule_cri_client "crio_runtime tests" || exit 1
 
 # crio links libseccomp2, libsqlite3-0 and glibc >= 2.34 (trixie has 2.41); crun's
 # systemd cgroups talk to systemd over D-Bus.

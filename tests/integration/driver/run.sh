@@ -16,36 +16,11 @@
 # Exits non-zero when any step failed.
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
-top=$PWD
 
 scripts/apt-install.sh "driver tests" podman debootstrap runc dpkg-dev apt-utils gpg uidmap slirp4netns || exit 1
 
-python=${KUBEGPU_PYTHON:-}
-if [ -z "$python" ]; then
-  for candidate in python3.11 python3.12 python3.13 python3; do
-    if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
-      python=$(command -v "$candidate"); break
-    fi
-  done
-fi
-venv=$top/.venv-molecule
-requirements=tests/integration/driver/requirements-molecule.txt
-stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  echo "::: virtualenv $venv"
-  if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
-    "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
-    echo "driver tests: could not install $requirements into $venv" >&2; exit 1
-  fi
-  rm -f "$venv"/.requirements.* && touch "$stamp"
-fi
-# This checkout is the kubegpu.nvidia collection; the others come with the
-# `ansible` package.
-mkdir -p "$venv/collections/ansible_collections/kubegpu"
-ln -sfn ../../../.. "$venv/collections/ansible_collections/kubegpu/nvidia"
-export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
-export CONTAINERS_CONF="$top/tests/integration/containers.conf" PYTHONUNBUFFERED=1
-export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local ANSIBLE_NOCOLOR=1
+. scripts/molecule-env.sh
+molecule_env "driver tests" || exit 1
 
 plan() {
   ansible-playbook -i tests/integration/driver/fixture_hosts.yml tests/integration/driver/plan.yml --check

@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# What the Molecule test scripts (tests/integration/{driver,container_runtime,crio_runtime}/run.sh)
+# set up alike; sourced from the repository root:
+#   . scripts/molecule-env.sh
+#   molecule_env WHO          the virtualenv .venv-molecule (tests/integration/driver/requirements-molecule.txt,
+#                             made again when that file changes), this checkout as the collection
+#                             kubegpu.nvidia, and the environment Molecule runs with
+#   molecule_cri_client WHO   the project's .venv (scripts/setup.sh test) as the CRI client
+#                             (KUBEGPU_CRI_PYTHON), tomlkit lent to the controller, and the pause image
+#                             archive (KUBEGPU_PAUSE_ARCHIVE)
+# WHO names the caller in errors. Each returns non-zero, having said why, when something is missing.
+# Environment: KUBEGPU_PYTHON (the interpreter for the virtualenv; default: the first Python >= 3.11),
+# KUBEGPU_CRI_PYTHON.
+
+molecule_env() {
+  local who=$1 top=$PWD python=${KUBEGPU_PYTHON:-} candidate
+  if [ -z "$python" ]; then
+    for candidate in python3.11 python3.12 python3.13 python3; do
+      if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
+        python=$(command -v "$candidate"); break
+      fi
+    done
+  fi
+  local venv=$top/.venv-molecule requirements=tests/integration/driver/requirements-molecule.txt
+  local stamp
+  stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
+  if [ ! -f "$stamp" ]; then
+    echo "::: virtualenv $venv"
+    if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
+      "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
+      echo "$who: could not install $requirements into $venv" >&2; return 1
+    fi
+    rm -f "$venv"/.requirements.* && touch "$stamp"
+  fi
+  # This checkout is the kubegpu.nvidia collection; the others come with the `ansible` package.
+  mkdir -p "$venv/collections/ansible_collections/kubegpu"
+  ln -sfn ../../../.. "$venv/collections/ansible_collections/kubegpu/nvidia"
+  export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+  export CONTAINERS_CONF="$top/tests/integration/containers.conf" PYTHONUNBUFFERED=1
+  export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local ANSIBLE_NOCOLOR=1
+}
+
+molecule_cri_client() {
+  local who=$1 top=$PWD
+  local cri_python=${KUBEGPU_CRI_PYTHON:-$top/.venv/bin/python}
+  "$cri_python" -c 'import cri_api.v1, grpc' 2>/dev/null ||
+    { echo "$who: $cri_python lacks container-runtime-interface-api/grpcio (run scripts/setup.sh test)" >&2; return 1; }
+  # The runtime modules' action plugins need tomlkit on the controller, which Molecule's
+  # virtualenv does not carry: lend it the project's copy (pure Python), alone.
+  local pylib=$top/.cache/molecule/pythonpath tomlkit_dir
+  tomlkit_dir=$(env -u PYTHONPATH "$cri_python" -c 'import os, tomlkit; print(os.path.dirname(os.path.realpath(tomlkit.__file__)))' 2>/dev/null) ||
+    { echo "$who: $cri_python lacks tomlkit (run scripts/setup.sh test)" >&2; return 1; }
+  mkdir -p "$pylib" && ln -sfn "$tomlkit_dir" "$pylib/tomlkit"
+  export PYTHONPATH="$pylib${PYTHONPATH:+:$PYTHONPATH}" KUBEGPU_CRI_PYTHON=$cri_python
+  KUBEGPU_PAUSE_ARCHIVE=$(tests/integration/container_runtime/pause-image.sh) ||
+    { echo "$who: could not build the pause image" >&2; return 1; }
+  export KUBEGPU_PAUSE_ARCHIVE
+}
