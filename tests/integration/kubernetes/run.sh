@@ -7,7 +7,8 @@
 # the air-gapped bundle of tests/integration/kubernetes/bundle.sh: binaries
 # from ../shared/bin, control-plane images built from them, etcd from
 # Debian). Steps (default: all, in this order):
-#   build      kubeadm init on the control-plane host, join of the worker, bridge CNI
+#   build      containerd installed on the bare control-plane host, kubeadm init there,
+#              join of the worker, bridge CNI
 #   rerun      the same playbook again, then in --check --diff: neither changes anything
 #   assert     the cluster's own state, read with kubernetes.core.k8s_info
 #   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on a
@@ -107,16 +108,25 @@ unchanged() {  # unchanged LOG: every host's recap says changed=0
   fi
 }
 
+# The control-plane host starts bare, as a cloud image without a container
+# runtime: the kubernetes stage installs Debian's containerd there (from the
+# Debian mirror) and starts it. The worker keeps the image's containerd.
 build() {
   start_nodes &&
+    podman exec kubegpu-k8s-cp apt-get purge -y -qq containerd >/dev/null &&
     playbook prepare.log "$here/prepare.yml" -e "kubegpu_test_pause_image=$pause_image" &&
-    playbook build.log playbooks/kubernetes.yml
+    playbook build.log playbooks/kubernetes.yml &&
+    says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
+    says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-worker\]"
 }
 rerun() {
   playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log &&
     playbook check.log playbooks/kubernetes.yml --check --diff && unchanged check.log
 }
 assert() { playbook assert.log "$here/assert-cluster.yml"; }
+says() {  # says LOG PATTERN: the log, its lines joined, says PATTERN (an extended regular expression)
+  tr '\n' ' ' <"$KUBEGPU_K8S_WORK/$1" | grep -qE "$2" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
+}
 fails_with() {  # fails_with LOG PATTERN: the run failed, and said PATTERN
   grep -qE "$2" "$KUBEGPU_K8S_WORK/$1" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
 }
