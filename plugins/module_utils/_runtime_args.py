@@ -24,6 +24,7 @@ CONTAINERD_ARGUMENT_SPEC = dict(
     path={"type": "path", "default": "/etc/containerd/config.toml"},
     drop_in={"type": "str", "default": "/etc/containerd/conf.d/99-nvidia.toml"},
     enable_cdi={"type": "bool", "default": False},
+    sandbox_image={"type": "str", "default": ""},
     containerd_version={"type": "str"},
 )
 

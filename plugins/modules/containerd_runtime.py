@@ -90,6 +90,16 @@ options:
         to C(/etc/cdi) and C(/var/run/cdi), so that key is not written.
     type: bool
     default: false
+  sandbox_image:
+    description:
+      - Also set the CRI's sandbox (pause) image, such as the one C(kubeadm config images list) names where no
+        registry serves the runtime's default; empty leaves it as it is.
+      - C(sandbox_image) of the CRI plugin on containerd 1.6 and 1.7; C(sandbox) of
+        C([plugins."io.containerd.cri.v1.images".pinned_images]) on containerd 2.x.
+      - With O(runtime_name) empty and O(enable_cdi) false, the call owns that value alone, and V(absent) gives
+        back only it (the kubernetes role sets it so, beside the node stage's own call).
+    type: str
+    default: ""
   state:
     description:
       - V(absent) removes the runtime table O(runtime_name) from O(path) and O(drop_in); gives back every line the
@@ -140,6 +150,12 @@ EXAMPLES = r"""
     set_as_default: true
     enable_cdi: true
     backup: true
+
+- name: kubeadm's pause image as the sandbox image, in a drop-in of its own on containerd 2.x
+  kubegpu.nvidia.containerd_runtime:
+    runtime_name: ""
+    sandbox_image: registry.k8s.io/pause:3.10.2
+    drop_in: /etc/containerd/conf.d/98-kubegpu-sandbox.toml
 
 - name: Always edit config.toml in place, whatever the containerd version
   kubegpu.nvidia.containerd_runtime:

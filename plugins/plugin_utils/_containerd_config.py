@@ -126,6 +126,8 @@ class RuntimeOptions:
     set_as_default: bool = False
     enable_cdi: bool = False
     state: str = "present"
+    # The CRI's sandbox (pause) image; empty: left as it is.
+    sandbox_image: str = ""
 
 
 @dataclasses.dataclass
@@ -252,6 +254,12 @@ class _Editor:
         self.containerd_path = (*self.cri_path, "containerd")
         self.runtimes_path = (*self.containerd_path, "runtimes")
         self.runtime_path = (*self.runtimes_path, options.runtime_name)
+        # containerd 2.x moved the sandbox image to the CRI image plugin's pinned images.
+        self.sandbox_table, self.sandbox_key = (
+            (("plugins", "io.containerd.cri.v1.images", "pinned_images"), "sandbox")
+            if schema == 3
+            else (self.cri_path, "sandbox_image")
+        )
         self.warnings: list = []
         self.copied_from: str | None = None
 
@@ -689,6 +697,8 @@ def _present(options, config: _File, drop: _File | None, editor: _Editor, strate
     # Plain keys before tables, so that new tables come out in containerd's own order.
     if options.enable_cdi:
         editor.set_owned(target, editor.cri_path, "enable_cdi", True)
+    if options.sandbox_image:
+        editor.set_owned(target, editor.sandbox_table, editor.sandbox_key, options.sandbox_image)
     if options.set_as_default:
         editor.set_owned(target, editor.containerd_path, "default_runtime_name", name)
     if not name:  # no runtime (CDI mode): only the keys above
@@ -705,13 +715,19 @@ def _present(options, config: _File, drop: _File | None, editor: _Editor, strate
 def _absent(options, config: _File, drop: _File | None, editor: _Editor) -> _File | None:
     """Remove the runtime and give back what the module marked; returns the drop-in (None: it goes)."""
     name = options.runtime_name
+    # The kubernetes stage's call sets the sandbox image alone: its absent takes back that alone.
+    sandbox_only = bool(options.sandbox_image) and not name and not options.enable_cdi
     for file in (config, drop):
         if file is None:
             continue
-        editor.remove_runtime(file)
-        editor.restore_owned(file, editor.containerd_path, "default_runtime_name", name, drop_unmarked=True)
-        editor.restore_owned(file, editor.cri_path, "enable_cdi", True, drop_unmarked=False)
-        for path in (editor.runtime_path, editor.containerd_path, editor.cri_path):
+        if not sandbox_only:
+            editor.remove_runtime(file)
+            editor.restore_owned(file, editor.containerd_path, "default_runtime_name", name, drop_unmarked=True)
+            editor.restore_owned(file, editor.cri_path, "enable_cdi", True, drop_unmarked=False)
+        if options.sandbox_image:
+            editor.restore_owned(file, editor.sandbox_table, editor.sandbox_key, options.sandbox_image,
+                                 drop_unmarked=False)
+        for path in (editor.runtime_path, editor.containerd_path, editor.sandbox_table, editor.cri_path):
             file.prune(path, force=file is drop)
     if drop is not None and set(drop.doc.keys()) <= {"version"}:
         drop = None  # nothing left in the module's own file: it goes
@@ -789,6 +805,7 @@ def configure(
         (*editor.runtimes_path, "runc"),
         default_path,
         cdi_path,
+        (*editor.sandbox_table, editor.sandbox_key),
     ]
     new_config: str | None = _same_ending(config_text, finished_text(config, owned))
     if not config.existed and not new_config.strip():
@@ -853,6 +870,7 @@ def options_of(args: dict) -> RuntimeOptions:
         set_as_default=args["set_as_default"],
         enable_cdi=args["enable_cdi"],
         state=args["state"],
+        sandbox_image=args.get("sandbox_image") or "",
     )
 
 

@@ -68,14 +68,12 @@ up() {
         systemd-udevd-kernel.socket getty@tty1.service console-getty.service systemd-timesyncd.service; do
         ln -sfn /dev/null "$node/rootfs/etc/systemd/system/$unit"
     done
-    # The node owner's containerd settings, as on the build machine's test nodes
-    # (tests/integration/kubernetes/prepare.yml): kubeadm's pause image as the
-    # sandbox image (the bundle has no other), and restrict_oom_score_adj, which
-    # a container's containerd needs.
-    pause=$(grep -m1 '/pause:' "$tree/bundle/images.txt") || die "no pause image in $tree/bundle/images.txt"
+    # The node owner's containerd setting, as on the build machine's test nodes
+    # (tests/integration/kubernetes/prepare.yml): restrict_oom_score_adj, which a
+    # container's containerd needs. The sandbox image is the kubernetes role's to set.
     mkdir -p "$node/rootfs/etc/containerd"
-    printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "%s"\n  restrict_oom_score_adj = true\n' \
-        "$pause" >"$node/rootfs/etc/containerd/config.toml"
+    printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n' \
+        >"$node/rootfs/etc/containerd/config.toml"
     # The host's loader configuration for the driver's libraries (as on the host).
     cp /etc/ld.so.conf.d/*nvidia* /etc/ld.so.conf.d/*cuda* "$node/rootfs/etc/ld.so.conf.d/" 2>/dev/null || true
     runc=$(runc_bin) || die "no runc runs here (the node's $node/rootfs/usr/sbin/runc needs glibc >= 2.38)"

@@ -108,14 +108,21 @@ unchanged() {  # unchanged LOG: every host's recap says changed=0
   fi
 }
 
+# sandbox_is NODE: containerd there runs with kubeadm's pause image as its
+# sandbox image (the role set it: prepare.yml leaves containerd's default).
+sandbox_is() {
+  podman exec "$1" containerd config dump 2>/dev/null | grep -qF "sandbox_image = \"$pause_image\"" ||
+    { echo "kubernetes tests: containerd on $1 does not use $pause_image as its sandbox image" >&2; return 1; }
+}
 # The control-plane host starts bare, as a cloud image without a container
 # runtime: the kubernetes stage installs Debian's containerd there (from the
 # Debian mirror) and starts it. The worker keeps the image's containerd.
 build() {
   start_nodes &&
     podman exec kubegpu-k8s-cp apt-get purge -y -qq containerd >/dev/null &&
-    playbook prepare.log "$here/prepare.yml" -e "kubegpu_test_pause_image=$pause_image" &&
+    playbook prepare.log "$here/prepare.yml" &&
     playbook build.log playbooks/kubernetes.yml &&
+    sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-worker\]"
 }

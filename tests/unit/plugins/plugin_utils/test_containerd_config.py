@@ -716,3 +716,74 @@ def test_an_existing_runtime_with_another_cgroup_setting_than_the_default_is_rep
     assert f"{CRI_2}.runtimes.nvidia.options.SystemdCgroup" in warning
     assert "'crun'" in warning
     assert "different cgroup drivers" in warning
+
+
+# ----------------------------------------------------------------------------- the sandbox image
+
+PAUSE = "registry.k8s.io/pause:3.10.2"
+SANDBOX = RuntimeOptions(runtime_name="", sandbox_image=PAUSE, drop_in="/etc/containerd/conf.d/98-kubegpu-sandbox.toml")
+
+
+@pytest.mark.parametrize("version", ["1.6.20", "1.7.24"])
+def test_sandbox_image_is_set_in_the_cri_plugin_and_absent_gives_back_the_default(version):
+    text = DEFAULTS[version]
+    present = configure(text, None, SANDBOX, version)
+    again = configure(present.config_text, present.drop_in_text, SANDBOX, version)
+    absent = configure(present.config_text, present.drop_in_text, absent_of(SANDBOX), version)
+
+    assert present.strategy == "in_place" and present.drop_in_text is None
+    assert cri_of(present.config_text, 2)["sandbox_image"] == PAUSE
+    # Only that value changed.
+    before, after = plain(text), plain(present.config_text)
+    cri_of_before = at(before, "plugins", CRI_PLUGINS[2])
+    cri_of_before["sandbox_image"] = PAUSE
+    assert after == before
+    marked = next(line for line in present.config_text.splitlines() if "sandbox_image" in line)
+    assert "# set by kubegpu.nvidia.containerd_runtime, was:" in marked and cri_of(text, 2)["sandbox_image"] in marked
+    assert not again.changed
+    assert absent.config_text == text
+
+
+def test_sandbox_image_of_containerd_2_goes_to_the_pinned_images_of_the_drop_in():
+    text = DEFAULTS["2.1.9"]
+    present = configure(text, None, SANDBOX, "2.1.9")
+    again = configure(present.config_text, present.drop_in_text, SANDBOX, "2.1.9")
+    absent = configure(present.config_text, present.drop_in_text, absent_of(SANDBOX), "2.1.9")
+
+    assert present.strategy == "drop_in"
+    assert plain(present.drop_in_text)["plugins"] == {
+        "io.containerd.cri.v1.images": {"pinned_images": {"sandbox": PAUSE}}}
+    assert plain(present.config_text)["imports"][-1] == SANDBOX.drop_in
+    assert not again.changed
+    assert absent.config_text == text and absent.drop_in_text is None
+
+
+def test_sandbox_image_on_a_node_without_config_writes_only_it_and_absent_empties_it_again():
+    present = configure(None, None, SANDBOX, "1.7.24")
+    absent = configure(present.config_text, None, absent_of(SANDBOX), "1.7.24")
+    assert plain(present.config_text) == {
+        "version": 2, "plugins": {"io.containerd.grpc.v1.cri": {"sandbox_image": PAUSE}}}
+    # As in CDI mode: the file the module created is left empty (containerd reads no file and an empty one alike).
+    assert absent.config_text == ""
+
+
+def test_sandbox_image_beside_cdi_mode_each_taken_back_alone():
+    # The node stage turns on CDI, the kubernetes stage sets the sandbox image: one file on containerd 1.7.
+    text = DEFAULTS["1.7.24"]
+    cdi = RuntimeOptions(runtime_name="", enable_cdi=True)
+    with_cdi = configure(text, None, cdi, "1.7.24").config_text
+    both = configure(with_cdi, None, SANDBOX, "1.7.24").config_text
+    assert cri_of(both, 2)["enable_cdi"] is True and cri_of(both, 2)["sandbox_image"] == PAUSE
+    assert not configure(both, None, cdi, "1.7.24").changed
+    without_sandbox = configure(both, None, absent_of(SANDBOX), "1.7.24").config_text
+    assert without_sandbox == with_cdi
+    assert configure(without_sandbox, None, absent_of(cdi), "1.7.24").config_text == text
+
+
+def test_a_sandbox_image_someone_changed_since_is_left_and_only_the_marker_goes():
+    text = DEFAULTS["1.7.24"]
+    present = configure(text, None, SANDBOX, "1.7.24").config_text
+    edited = present.replace(f'sandbox_image = "{PAUSE}"', 'sandbox_image = "registry.example/pause:3.10.2"')
+    absent = configure(edited, None, absent_of(SANDBOX), "1.7.24").config_text
+    assert cri_of(absent, 2)["sandbox_image"] == "registry.example/pause:3.10.2"
+    assert "kubegpu.nvidia" not in absent
