@@ -440,7 +440,9 @@ class _Editor:
         table = target.table(table_path, create=True)
         current = _raw(table, key) if key in table else None
         if current is not None:
-            target.expect((*table_path, key), current, type(value), _type_name(value))
+            # Ansible hands over str subclasses (tagged strings): compare with the plain type.
+            kind = str if isinstance(value, str) else type(value)
+            target.expect((*table_path, key), current, kind, _type_name(value))
             if _plain(current) == value:
                 return
         new = target.string(value, current) if isinstance(value, str) else tomlkit.item(value)
@@ -870,7 +872,7 @@ def options_of(args: dict) -> RuntimeOptions:
         set_as_default=args["set_as_default"],
         enable_cdi=args["enable_cdi"],
         state=args["state"],
-        sandbox_image=args.get("sandbox_image") or "",
+        sandbox_image=str(args.get("sandbox_image") or ""),
     )
 
 

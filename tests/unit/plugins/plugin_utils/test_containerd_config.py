@@ -787,3 +787,13 @@ def test_a_sandbox_image_someone_changed_since_is_left_and_only_the_marker_goes(
     absent = configure(edited, None, absent_of(SANDBOX), "1.7.24").config_text
     assert cri_of(absent, 2)["sandbox_image"] == "registry.example/pause:3.10.2"
     assert "kubegpu.nvidia" not in absent
+
+
+def test_a_second_run_with_the_image_as_ansible_hands_it_over_changes_nothing():
+    # Ansible passes module arguments as str subclasses; the value already there must still compare as equal.
+    class Tagged(str):
+        pass
+
+    first = configure(DEFAULTS["1.7.24"], None, SANDBOX, "1.7.24")
+    tagged = dataclasses.replace(SANDBOX, sandbox_image=Tagged(PAUSE))
+    assert not configure(first.config_text, None, tagged, "1.7.24").changed
