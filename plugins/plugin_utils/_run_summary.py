@@ -56,7 +56,7 @@ def _driver(facts):
 
 def _runtime(facts, decision):
     if decision and decision.get("runtime"):
-        return " ".join(x for x in (decision.get("runtime"), decision.get("version")) if x)
+        return " ".join(x for x in (decision.get("runtime"), decision.get("runtime_version")) if x)
     runtimes = (facts or {}).get("runtimes") or {}
     found = [
         " ".join(x for x in (name, (runtimes.get(name) or {}).get("version")) if x)
@@ -96,7 +96,7 @@ def _skipped(host_vars, facts):
 def node_row(host_vars, validation=None):
     """One row of the summary for one host's variables (a ``hostvars`` entry)."""
     facts = (host_vars.get("ansible_facts") or {}).get("nvidia")
-    decision = host_vars.get("kubegpu_node_runtime") or {}
+    decision = host_vars.get("kubegpu_node") or {}
     changed = [step for step, register in STEPS if _ran(host_vars.get(register)) and host_vars[register].get("changed")]
     ran = [step for step, register in STEPS if _ran(host_vars.get(register))]
     return {

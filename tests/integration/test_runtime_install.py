@@ -21,11 +21,12 @@ REPO = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
 VENV_BIN = Path(sys.executable).parent
 H200 = yaml.safe_load((HERE / 'cluster' / 'facts' / 'h200.yml').read_text())
-BARE = dict(H200, runtimes={'containerd': {'installed': False, 'path': None, 'version': None},
-                            'crio': {'installed': False, 'path': None, 'version': None}})
+BARE = dict(H200, init_systemd=True, runtimes={'containerd': {'installed': False, 'path': None, 'version': None},
+                                               'crio': {'installed': False, 'path': None, 'version': None}})
+DECIDE = 'Decide what this node needs'
 
 
-def run(ansible_env, tmp_path, os_family, extra=None, then_decide=False):
+def run(ansible_env, tmp_path, os_family, extra=None):
     tasks = [
         {'name': 'Be the other machine', 'emulated_facts': {'facts': {
             'nvidia': BARE, 'os_family': os_family,
@@ -33,9 +34,6 @@ def run(ansible_env, tmp_path, os_family, extra=None, then_decide=False):
         {'name': 'Install a container runtime where the node has none',
          'ansible.builtin.include_role': {'name': 'kubegpu.nvidia.container_runtime', 'tasks_from': 'install'}},
     ]
-    if then_decide:
-        tasks.append({'name': 'Decide the runtime and the mode', 'ansible.builtin.include_role': {
-            'name': 'kubegpu.nvidia.preflight', 'tasks_from': 'runtime_mode'}})
     playbook = tmp_path / 'install.yml'
     playbook.write_text(yaml.safe_dump([{'name': 'A bare node', 'hosts': 'localhost', 'gather_facts': False,
                                          'tasks': tasks}]))
@@ -64,17 +62,19 @@ def test_a_rhel_node_without_a_runtime_stops_with_what_to_install(ansible_env, t
 def test_crio_asked_for_on_a_node_without_it_stops(ansible_env, tmp_path):
     code, results = run(ansible_env, tmp_path, 'Debian', {'container_runtime_name': 'crio'})
     assert code == 2
-    message = results['Stop where CRI-O is asked for']['msg']
-    assert 'container_runtime_name is crio, but localhost has no CRI-O' in message
+    message = results[DECIDE]['msg']
+    assert 'container_runtime_name is crio, but on localhost there is no CRI-O' in message
+    assert 'pkgs.k8s.io' in message
     assert "Install the OS's containerd package containerd" not in results
 
 
 def test_install_off_leaves_the_node_bare_and_the_decision_says_so(ansible_env, tmp_path):
-    code, results = run(ansible_env, tmp_path, 'Debian', {'container_runtime_install': False}, then_decide=True)
+    code, results = run(ansible_env, tmp_path, 'Debian', {'container_runtime_install': False})
     assert code == 2
-    assert results["Install the OS's containerd package containerd"].get('skipped') is True
-    assert 'Neither containerd nor CRI-O is installed on localhost' in \
-        results['Decide the container runtime and the mode for this node']['msg']
+    assert "Install the OS's containerd package containerd" not in results
+    message = results[DECIDE]['msg']
+    assert 'Neither containerd nor CRI-O is installed on localhost' in message
+    assert 'container_runtime_install: true' in message
 
 
 def test_check_mode_plans_for_the_containerd_a_real_run_installs(ansible_env, tmp_path):
@@ -82,12 +82,14 @@ def test_check_mode_plans_for_the_containerd_a_real_run_installs(ansible_env, tm
     status = subprocess.run(['dpkg-query', '-W', '-f', '${db:Status-Status}', 'containerd'],
                             capture_output=True, text=True, check=False).stdout
     assert status != 'installed', "this test needs a machine without Debian's containerd package"
-    code, results = run(ansible_env, tmp_path, 'Debian', {'container_runtime_containerd_package': 'containerd'},
-                        then_decide=True)
+    code, results = run(ansible_env, tmp_path, 'Debian', {'container_runtime_containerd_package': 'containerd'})
     assert code == 0, json.dumps(results, indent=1)[-3000:]
     assert results["Install the OS's containerd package containerd"]['changed'] is True
     assert results['Start containerd, and start it at boot'].get('skipped') is True
-    decision = results['Decide the container runtime and the mode for this node']['ansible_facts'][
-        'kubegpu_node_runtime']
-    assert decision['runtime'] == 'containerd' and decision['mode'] == 'cdi'
-    assert 'version unknown' in decision['reason']
+    # The decision made before the install is the plan for the containerd it installs: not there yet,
+    # its version unknown (so CDI), and systemd's cgroup driver on a node whose init is systemd.
+    decision = results[DECIDE]['ansible_facts']['kubegpu_node']
+    assert (decision['runtime'], decision['runtime_install'], decision['runtime_present']) == ('containerd', True, False)
+    assert decision['mode'] == 'cdi' and 'version unknown' in decision['reason']
+    assert decision['cgroup_driver'] == 'systemd'
+    assert decision['socket'] == '/run/containerd/containerd.sock'

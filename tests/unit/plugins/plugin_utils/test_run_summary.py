@@ -19,7 +19,7 @@ def gpu_host(**extra):
     host = {
         "inventory_hostname": "gpu-a",
         "ansible_facts": {"nvidia": H200_FACTS},
-        "kubegpu_node_runtime": {"runtime": "containerd", "version": "1.7.24", "mode": "cdi"},
+        "kubegpu_node": {"runtime": "containerd", "runtime_version": "1.7.24", "mode": "cdi"},
         "nvidia_driver_plan": {"action": "skip"},
         "__driver_install": None,
         "container_toolkit_needed": False,
