@@ -136,20 +136,19 @@ def test_crio_asked_for_on_a_node_without_a_runtime_is_refused_since_only_contai
     (facts(), 'set container_runtime_install: true'),
 ])
 def test_containerd_named_where_there_is_none_and_none_is_installed_is_refused_with_the_fix(node, fix):
-    with pytest.raises(DecisionError, match='^container_runtime_name is containerd, but on gpu-a there is no containerd'):
-        decide_node(node, {'runtime': 'containerd', 'install': False}, host='gpu-a')
     with pytest.raises(DecisionError) as refused:
         decide_node(node, {'runtime': 'containerd', 'install': False}, host='gpu-a')
+    assert str(refused.value).startswith('container_runtime_name is containerd, but on gpu-a there is no containerd')
     assert fix in str(refused.value)
 
 
 def test_crio_named_beside_a_containerd_only_node_is_refused_pointing_at_the_containerd_there():
-    with pytest.raises(DecisionError, match='there is no CRI-O: .*to use the containerd that is there'):
+    with pytest.raises(DecisionError, match=r'there is no CRI-O: .*to use the containerd that is there'):
         decide_node(facts(containerd='1.7.24'), {'runtime': 'crio'}, host='gpu-a')
 
 
 def test_an_unknown_collection_mode_is_refused_even_where_the_nodes_own_mode_decides():
-    with pytest.raises(DecisionError, match="^kubegpu_runtime_mode is 'legacy'"):
+    with pytest.raises(DecisionError, match=r"^kubegpu_runtime_mode is 'legacy'"):
         decide_node(facts(containerd='1.7.24'), {'node_mode': 'runtime', 'mode': 'legacy'})
 
 
