@@ -31,8 +31,10 @@ description:
   - Only regular files are read, each up to 8 MiB, without blocking. A FIFO, a device, a socket or a
     larger file where a file is expected (a link to C(/dev/zero), say) is listed in
     RV(ansible_facts.nvidia.read_errors) and not opened.
-  - The module changes nothing. Only C(nvidia-smi -q -x), C(ldconfig -p), C(containerd --version) and
-    C(crio --version) are run, and only when O(root=/).
+  - The module changes nothing. Only C(nvidia-smi -q -x), C(ldconfig -p), C(containerd --version),
+    C(containerd config dump) and C(crio --version) are run, and only when O(root=/).
+  - Reports the cgroup driver of containerd and CRI-O and whether systemd is the running init, which
+    kubelet's C(cgroupDriver) must agree with.
 options:
   root:
     description:
@@ -55,9 +57,9 @@ options:
     default: true
   command_timeout:
     description:
-      - Seconds each command the module runs (C(nvidia-smi), C(ldconfig -p), C(containerd --version))
-        may take before it is stopped and reported as failed. A GPU that fell off the bus can make
-        C(nvidia-smi) hang; the rest of the facts are still returned.
+      - Seconds each command the module runs (C(nvidia-smi), C(ldconfig -p), C(containerd --version),
+        C(containerd config dump)) may take before it is stopped and reported as failed. A GPU that fell off
+        the bus can make C(nvidia-smi) hang; the rest of the facts are still returned.
       - Needs C(timeout) from coreutils on the node; without it commands run unbounded.
     type: int
     default: 60
@@ -86,7 +88,10 @@ attributes:
     support: N/A
     platforms: posix
 notes:
-  - Runs on the node, with the Python standard library only. Reading C(/proc/driver/nvidia) and the
+  - Runs on the node, with the Python standard library only. Where that has no C(tomllib) (Python before
+    3.11), the runtimes' TOML configurations are not parsed on the node but sent to the controller
+    (RV(ansible_facts.nvidia.runtimes.containerd.config_texts), RV(ansible_facts.nvidia.runtimes.crio.config_texts)).
+    Reading C(/proc/driver/nvidia) and the
     EFI variables works for any user, but some sysfs attributes need root; run it with privilege
     escalation (C(become)).
   - Compute capability comes from C(nvidia-smi) when its XML carries it, else from a table of
@@ -423,6 +428,13 @@ ansible_facts:
               description: V(debian), V(redhat), V(suse) or V(null); decides package names in fixes.
               type: str
               sample: debian
+        init_systemd:
+          description:
+            - Whether systemd is the running init, tested as C(sd_booted) does (C(/run/systemd/system) is a directory).
+            - Where O(root) is not C(/), what that tree holds; an image's C(/run) is usually empty, so V(false).
+          returned: always
+          type: bool
+          sample: true
         nouveau:
           description: The open-source nouveau driver, which must not hold the GPU.
           returned: always
@@ -581,6 +593,53 @@ ansible_facts:
                       1 when it has no top-level C(version), else that integer (3 is containerd 2.x).
                   type: int
                   sample: 2
+                cgroup_driver:
+                  description:
+                    - The cgroup driver of the CRI plugin's default runtime (C(default_runtime_name), V(runc) when
+                      unset), V(systemd) when its C(options.SystemdCgroup) is V(true), else V(cgroupfs).
+                    - The CRI plugin is the one of the config's schema version (C(cri) for 1,
+                      C(io.containerd.grpc.v1.cri) for 2, C(io.containerd.cri.v1.runtime) for 3).
+                    - Read from C(containerd config dump) when O(root=/), else from
+                      RV(ansible_facts.nvidia.runtimes.containerd.config_path) (containerd's defaults, V(cgroupfs),
+                      when that file does not exist).
+                    - V(null) when containerd is not installed, or when the driver cannot be known (the command
+                      failed, its output or the file is not valid, or, below another O(root), the file imports
+                      others with C(imports)); RV(ansible_facts.nvidia.read_errors) then says why, under the config
+                      path.
+                    - V(null) also where the node's Python has no C(tomllib) (before 3.11); the text is then in
+                      RV(ansible_facts.nvidia.runtimes.containerd.config_texts) for the controller to parse.
+                  type: str
+                  sample: systemd
+                cgroup_driver_source:
+                  description:
+                    - Where RV(ansible_facts.nvidia.runtimes.containerd.cgroup_driver) was read, V(config dump)
+                      (C(containerd config dump), the effective configuration) or V(config file) (the file alone);
+                      V(null) when the driver is V(null).
+                  type: str
+                  sample: config dump
+                config_texts:
+                  description:
+                    - What the cgroup driver is read from, sent where the node's Python has no C(tomllib) (before
+                      3.11) and so this module parses no TOML; the decision stage (C(kubegpu.nvidia.node_decision))
+                      parses it on the controller. Empty wherever this module parsed it itself, and wherever the
+                      driver cannot be known anyway (containerd not installed, the command failed, the file is
+                      unreadable).
+                    - One entry, C(containerd config dump)'s output when O(root=/), else the text of
+                      RV(ansible_facts.nvidia.runtimes.containerd.config_path) (none when that file is missing or
+                      blank; the driver is then containerd's default, V(cgroupfs), without parsing).
+                    - A text over 256 KiB is not sent; RV(ansible_facts.nvidia.read_errors) says so and the list
+                      is empty.
+                  type: list
+                  elements: dict
+                  contains:
+                    path:
+                      description: The file, or V(containerd config dump) for the command's output.
+                      type: str
+                      sample: containerd config dump
+                    text:
+                      description: Its text, as read (undecodable bytes replaced).
+                      type: str
+                      sample: "version = 2\n..."
             crio:
               description: CRI-O.
               type: complex
@@ -597,6 +656,45 @@ ansible_facts:
                   description: Version from C(crio --version); V(null) when not installed or O(root) is not C(/).
                   type: str
                   sample: 1.30.4
+                config_path:
+                  description: The main config file, read before the files below C(/etc/crio/crio.conf.d).
+                  type: str
+                  sample: /etc/crio/crio.conf
+                cgroup_driver:
+                  description:
+                    - CRI-O's C(cgroup_manager) (in C([crio.runtime])), V(systemd) or V(cgroupfs), read as CRI-O
+                      reads it, from RV(ansible_facts.nvidia.runtimes.crio.config_path), then every file below
+                      C(/etc/crio/crio.conf.d) whatever its name, subdirectories included, in lexical order;
+                      the last file that sets it wins, and V(systemd) (CRI-O's default) when none does.
+                    - V(null) when CRI-O is not installed, or when one of those files cannot be read or parsed or
+                      sets another value (CRI-O would not start); RV(ansible_facts.nvidia.read_errors) names it.
+                    - V(null) also where the node's Python has no C(tomllib) (before 3.11) and a file is not blank;
+                      the texts are then in RV(ansible_facts.nvidia.runtimes.crio.config_texts) for the controller
+                      to parse.
+                    - A C(--cgroup-manager) option on CRI-O's command line is not seen.
+                  type: str
+                  sample: systemd
+                config_texts:
+                  description:
+                    - The files RV(ansible_facts.nvidia.runtimes.crio.cgroup_driver) is read from, in the order
+                      CRI-O applies them (RV(ansible_facts.nvidia.runtimes.crio.config_path), then the drop-ins),
+                      blank and missing ones left out, sent where the node's Python has no C(tomllib) (before 3.11)
+                      and so this module parses no TOML; the decision stage (C(kubegpu.nvidia.node_decision)) parses
+                      them on the controller. Empty wherever this module parsed them itself, and wherever the driver
+                      cannot be known anyway (CRI-O not installed, a file unreadable).
+                    - All or none; a text over 256 KiB, or more than 1 MiB in all, sends none;
+                      RV(ansible_facts.nvidia.read_errors) names the file.
+                  type: list
+                  elements: dict
+                  contains:
+                    path:
+                      description: The file.
+                      type: str
+                      sample: /etc/crio/crio.conf.d/10-crio.conf
+                    text:
+                      description: Its text, as read (undecodable bytes replaced).
+                      type: str
+                      sample: "[crio.runtime]\n..."
         mig:
           description: Multi-Instance GPU summary (needs C(nvidia-smi) data).
           returned: always
@@ -664,7 +762,9 @@ ansible_facts:
           elements: dict
           contains:
             path:
-              description: The file (on the inspected system, or the O(nvidia_smi_xml) path).
+              description:
+                - The file (on the inspected system, or the O(nvidia_smi_xml) path).
+                - For a failed C(containerd config dump), the containerd config file; the reason names the command.
               type: str
               sample: /sys/bus/pci/devices/0000:00:06.0/vendor
             reason:

@@ -20,6 +20,10 @@ This module is the only place that knows:
 
 from __future__ import annotations
 
+import tomllib
+
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import runtime_cgroups
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.parsers import ParseError
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import (
     CONFIGS,
     CONTAINERD_CDI_SINCE,
@@ -122,17 +126,70 @@ def _decide_mode(runtime, version, node_mode, fleet_mode, host):
 
 
 def _decide_cgroup_driver(runtime, runtime_facts, installed_here, init_systemd):
-    """(driver, why): the runtime's own choice is kept; a runtime this run installs gets systemd on systemd."""
+    """(driver, why): the runtime's own choice is kept; a runtime this run installs gets systemd on systemd.
+
+    A node whose Python has no tomllib sends its runtime's configuration
+    texts (``config_texts``) instead of a driver: they are parsed here, by the
+    same rules gpu_facts applies on the node.
+    """
     if installed_here:
         driver = 'systemd' if init_systemd else 'cgroupfs'
         why = ('systemd, as Kubernetes recommends where systemd is init, for the containerd this run installs'
                if init_systemd else 'cgroupfs, since systemd is not init on this node')
         return driver, why
+    label = LABELS[runtime]
     found = _text(runtime_facts.get('cgroup_driver'))
     if found in CGROUP_DRIVERS:
-        return found, '{0}, from {1}\'s configuration (kept as the node\'s owner set it)'.format(found, LABELS[runtime])
+        return found, '{0}, from {1}\'s configuration (kept as the node\'s owner set it)'.format(found, label)
     default = DEFAULT_CGROUP_DRIVERS[runtime]
-    return default, '{0}, {1}\'s default (its configuration did not say)'.format(default, LABELS[runtime])
+    texts = runtime_facts.get('config_texts')
+    if texts:
+        try:
+            found = _cgroup_driver_from_texts(runtime, texts)
+        except _UnreadableText as exc:
+            return default, ('{0}, {1}\'s default: the controller could not read {2}, which gpu_facts sent since '
+                             'the node\'s Python has no tomllib ({3})'.format(default, label, exc.path, exc.reason))
+        return found, ('{0}, from {1}\'s configuration ({2}, parsed on the controller since the node\'s Python '
+                       'has no tomllib; kept as the node\'s owner set it)'.format(
+                           found, label, ', '.join(entry['path'] for entry in texts)))
+    return default, '{0}, {1}\'s default (its configuration did not say)'.format(default, label)
+
+
+class _UnreadableText(ValueError):
+    def __init__(self, path, reason):
+        super().__init__('{0}: {1}'.format(path, reason))
+        self.path = path
+        self.reason = reason
+
+
+def _cgroup_driver_from_texts(runtime, texts):
+    """The driver from gpu_facts' ``config_texts`` ([{path, text}] in the order the runtime applies them)."""
+    files = []
+    for index, entry in enumerate(texts if isinstance(texts, list) else [texts]):
+        path = entry.get('path') if isinstance(entry, dict) else None
+        text = entry.get('text') if isinstance(entry, dict) else None
+        if not isinstance(path, str) or not isinstance(text, str):
+            raise _UnreadableText('config_texts[{0}]'.format(index), 'expected a path and a text, as gpu_facts '
+                                  'sends them; run kubegpu.nvidia.gpu_facts again')
+        try:
+            data = tomllib.loads(text)
+            if runtime == 'crio':
+                runtime_cgroups.crio_cgroup_manager_from_data(data)  # a value CRI-O refuses names its file
+        except tomllib.TOMLDecodeError as exc:
+            raise _UnreadableText(path, 'not valid TOML: {0}'.format(exc)) from exc
+        except ParseError as exc:
+            raise _UnreadableText(path, str(exc)) from exc
+        files.append((path, data))
+    if runtime == 'crio':
+        return runtime_cgroups.crio_cgroup_driver_from_data([data for dummy, data in files])
+    if len(files) != 1:
+        raise _UnreadableText('config_texts', 'expected one text for containerd, found {0}'.format(len(files)))
+    path, data = files[0]
+    try:
+        return runtime_cgroups.containerd_cgroup_driver_from_data(
+            data, dump=path == runtime_cgroups.CONFIG_DUMP_PATH)
+    except ParseError as exc:
+        raise _UnreadableText(path, str(exc)) from exc
 
 
 def decide_node(facts, inputs=None, *, host='', node_name=''):

@@ -24,8 +24,9 @@ import re
 import shutil
 import stat
 
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import devices, parsers
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import devices, parsers, runtime_cgroups
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import compute_findings
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONFIGS
 
 BIN_DIRS = ("/usr/bin", "/usr/local/bin", "/usr/sbin", "/usr/local/sbin", "/bin", "/sbin", "/opt/bin")
 SYSTEMD_DIRS = ("/etc/systemd/system", "/usr/lib/systemd/system", "/lib/systemd/system")
@@ -61,7 +62,8 @@ CONTAINER_TOOLKIT_BINARIES = (
     "nvidia-container-cli",
 )
 SECURE_BOOT_GUID = "8be4df61-93ca-11d2-aa0d-e0a9e5b8cf8c"
-CONTAINERD_CONFIG = "/etc/containerd/config.toml"
+CONTAINERD_CONFIG = CONFIGS["containerd"]
+CRIO_CONFIG = CONFIGS["crio"]
 
 # The largest file read: nvidia-smi -q -x of an 8-GPU HGX is about 150 KiB, a CDI
 # spec a few KiB. A bound keeps a hostile root (a 10 GiB file, a link to /dev/zero)
@@ -727,21 +729,36 @@ def read_runtimes(reader, run_command):
     except parsers.ParseError as exc:
         reader.error(CONTAINERD_CONFIG, str(exc))
         config_version = parsers.containerd_config_version_by_regex(config_text)
+    containerd_version = _runtime_version(reader, containerd, run_command)
+    containerd_cgroup = runtime_cgroups.containerd_cgroup_driver(
+        reader, containerd, run_command, CONTAINERD_CONFIG, config_text
+    )
     crio = reader.find_binary("crio")
+    crio_version = _runtime_version(reader, crio, run_command)
+    crio_cgroup = (
+        runtime_cgroups.crio_cgroup_driver(reader, CRIO_CONFIG) if crio else {"cgroup_driver": None, "config_texts": []}
+    )
     return {
-        "containerd": {
-            "installed": containerd is not None,
-            "path": containerd,
-            "version": _runtime_version(reader, containerd, run_command),
-            "config_path": CONTAINERD_CONFIG,
-            "config_exists": config_exists,
-            "config_version": config_version,
-        },
-        "crio": {
-            "installed": crio is not None,
-            "path": crio,
-            "version": _runtime_version(reader, crio, run_command),
-        },
+        "containerd": dict(
+            {
+                "installed": containerd is not None,
+                "path": containerd,
+                "version": containerd_version,
+                "config_path": CONTAINERD_CONFIG,
+                "config_exists": config_exists,
+                "config_version": config_version,
+            },
+            **containerd_cgroup
+        ),
+        "crio": dict(
+            {
+                "installed": crio is not None,
+                "path": crio,
+                "version": crio_version,
+                "config_path": CRIO_CONFIG,
+            },
+            **crio_cgroup
+        ),
     }
 
 
@@ -819,6 +836,7 @@ def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=Non
         "nvidia_smi": smi,
         "kernel": kernel,
         "os": os_info,
+        "init_systemd": runtime_cgroups.init_is_systemd(reader),
         "nouveau": read_nouveau(reader, gpus),
         "secure_boot": read_secure_boot(reader),
         "fabric_manager": read_fabric_manager(reader, len(nvswitches)),

@@ -18,7 +18,7 @@ import xml.etree.ElementTree as ET
 
 try:
     import tomllib  # Python 3.11+
-except ImportError:  # the regex below reads the one key needed
+except ImportError:  # the regex below reads containerd's version; runtime_cgroups sends texts to the controller
     tomllib = None
 
 
@@ -264,6 +264,14 @@ def parse_runtime_version(text):
     return None
 
 
+def toml(text):
+    """The TOML document ``text`` as plain data. Needs tomllib (Python 3.11+): callers check ``tomllib`` first."""
+    try:
+        return tomllib.loads(text or "")
+    except tomllib.TOMLDecodeError as exc:
+        raise ParseError("not valid TOML: %s" % exc) from None
+
+
 _TOML_TABLE_RE = re.compile(r"^\s*\[")
 _TOML_VERSION_RE = re.compile(r"^\s*version\s*=\s*(\d+)\s*(?:#.*)?$")
 
@@ -278,11 +286,7 @@ def containerd_config_version(text):
     if text is None or not text.strip():
         return 2
     if tomllib is not None:
-        try:
-            data = tomllib.loads(text)
-        except tomllib.TOMLDecodeError as exc:
-            raise ParseError("not valid TOML: %s" % exc) from None
-        version = data.get("version", 1)
+        version = toml(text).get("version", 1)
         if not isinstance(version, int) or isinstance(version, bool):
             raise ParseError("expected an integer top-level 'version', found %r" % (version,))
         return version

@@ -424,8 +424,8 @@ def test_gpu_nodes_differing_in_driver_root_are_refused_naming_the_hosts():
 def test_gpu_nodes_differing_in_runtime_share_a_device_plugin_but_not_a_gpu_operator():
     records = [decided('gpu-a', facts(containerd='1.7.24')), decided('gpu-b', facts(crio='1.30.4'))]
     plan = cluster_plan(records, stack='device_plugin')
-    assert [(p['host'], p['runtime']) for p in plan['nodes']] == [('gpu-a', 'containerd 1.7.24'),
-                                                                   ('gpu-b', 'crio 1.30.4')]
+    planned = [(p['host'], p['runtime']) for p in plan['nodes']]
+    assert planned == [('gpu-a', 'containerd 1.7.24'), ('gpu-b', 'crio 1.30.4')]
     with pytest.raises(DecisionError) as err:
         cluster_plan(records, stack='gpu_operator')
     message = str(err.value)
@@ -449,3 +449,87 @@ def test_with_no_gpu_node_an_unknown_mode_is_refused_naming_kubegpu_runtime_mode
 def test_the_plan_refuses_an_unknown_stack():
     with pytest.raises(DecisionError, match=r"^kubegpu_gpu_stack is 'both'; expected one of device_plugin"):
         cluster_plan([decided('gpu-a', facts(containerd='1.7.24'))], stack='both')
+
+
+# The cgroup driver from the texts a node without tomllib sends (Python before 3.11)
+
+CONTAINERD_CONFIG = '/etc/containerd/config.toml'
+CONTAINERD_SCHEMA_2 = '''version = 2
+[plugins."io.containerd.grpc.v1.cri".containerd]
+  default_runtime_name = "runc"
+  [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]
+    runtime_type = "io.containerd.runc.v2"
+    [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
+      SystemdCgroup = {0}
+'''
+
+
+def sent(runtime, version, texts, **nvidia):
+    """Facts of a node that parsed nothing: cgroup_driver null, ``texts`` ((path, text) pairs) in config_texts."""
+    found = facts(**{runtime: version}, cgroup_drivers={runtime: None}, **nvidia)
+    found['runtimes'][runtime]['config_texts'] = [{'path': path, 'text': text} for path, text in texts]
+    return found
+
+
+@pytest.mark.parametrize('path', [CONTAINERD_CONFIG, 'containerd config dump'])
+@pytest.mark.parametrize('systemd_cgroup, driver', [('true', 'systemd'), ('false', 'cgroupfs')])
+def test_the_controller_reads_containerds_driver_from_the_text_the_node_sent(path, systemd_cgroup, driver):
+    # init_systemd says the opposite: the configuration decides, as it does where the node parsed it.
+    nvidia = sent('containerd', '1.7.24', [(path, CONTAINERD_SCHEMA_2.format(systemd_cgroup))],
+                  init_systemd=driver == 'cgroupfs')
+    record = decide_node(nvidia)
+    assert record['cgroup_driver'] == driver
+    assert record['reasons'][2] == (
+        "cgroup driver {0}, from containerd's configuration ({1}, parsed on the controller since the node's "
+        "Python has no tomllib; kept as the node's owner set it)".format(driver, path))
+
+
+def test_the_controller_reads_crios_driver_from_the_last_file_the_node_sent_that_sets_it():
+    texts = [('/etc/crio/crio.conf', '[crio.runtime]\ndefault_runtime = "crun"\n'),
+             ('/etc/crio/crio.conf.d/10-crio.conf', '[crio.runtime]\ncgroup_manager = "systemd"\n'),
+             ('/etc/crio/crio.conf.d/20-site.conf', '[crio.runtime]\ncgroup_manager = "cgroupfs"\n')]
+    record = decide_node(sent('crio', '1.30.4', texts, init_systemd=True))
+    assert record['cgroup_driver'] == 'cgroupfs'
+    assert ', '.join(path for path, dummy in texts) in record['reasons'][2]
+    assert 'parsed on the controller' in record['reasons'][2]
+    # The same files without the last: the one before it decides.
+    assert decide_node(sent('crio', '1.30.4', texts[:2], init_systemd=False))['cgroup_driver'] == 'systemd'
+
+
+# What each runtime runs with when its configuration says nothing, and how reasons name it.
+RUNTIME_DEFAULTS = {'containerd': ('1.7.24', 'cgroupfs', 'containerd'), 'crio': ('1.30.4', 'systemd', 'CRI-O')}
+
+
+@pytest.mark.parametrize('runtime, texts, bad', [
+    ('containerd', [(CONTAINERD_CONFIG, 'version = 2\n[plugins\n')], CONTAINERD_CONFIG),
+    ('crio', [('/etc/crio/crio.conf', '[crio.runtime]\ncgroup_manager = "cgroupfs"\n'),
+              ('/etc/crio/crio.conf.d/50-broken.conf', '[crio.runtime\n')], '/etc/crio/crio.conf.d/50-broken.conf'),
+])
+def test_a_text_the_controller_cannot_parse_leaves_the_runtimes_default_and_names_the_file(runtime, texts, bad):
+    version, default, label = RUNTIME_DEFAULTS[runtime]
+    record = decide_node(sent(runtime, version, texts, init_systemd=True))
+    assert record['cgroup_driver'] == default
+    assert record['reasons'][2].startswith(
+        "cgroup driver {0}, {1}'s default: the controller could not read {2}, which gpu_facts sent since the "
+        "node's Python has no tomllib (not valid TOML: ".format(default, label, bad))
+
+
+@pytest.mark.parametrize('runtime, path, text, bad_key', [
+    ('crio', '/etc/crio/crio.conf.d/10-crio.conf', '[crio.runtime]\ncgroup_manager = "Systemd"\n',
+     "crio.runtime.cgroup_manager, found the string 'Systemd'"),
+    ('containerd', CONTAINERD_CONFIG, 'version = 4\n', "top-level 'version' of 1, 2, 3, found the value 4"),
+    ('containerd', CONTAINERD_CONFIG, 'imports = ["/etc/containerd/conf.d/*.toml"]\n',
+     'imports /etc/containerd/conf.d/*.toml; how containerd merges imports depends on its version'),
+])
+def test_a_value_the_runtime_would_refuse_leaves_its_default_and_names_the_file_and_the_key(
+        runtime, path, text, bad_key):
+    version, default, dummy = RUNTIME_DEFAULTS[runtime]
+    record = decide_node(sent(runtime, version, [(path, text)]))
+    assert record['cgroup_driver'] == default
+    assert 'the controller could not read {0}, '.format(path) in record['reasons'][2]
+    assert bad_key in record['reasons'][2]
+
+
+def test_containerds_dump_is_decided_with_its_imports_since_they_are_merged():
+    text = 'imports = ["/etc/containerd/conf.d/99-nvidia.toml"]\n' + CONTAINERD_SCHEMA_2.format('true')
+    assert decide_node(sent('containerd', '1.7.24', [('containerd config dump', text)]))['cgroup_driver'] == 'systemd'
