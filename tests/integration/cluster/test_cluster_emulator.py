@@ -28,6 +28,12 @@ REPO = HERE.parents[2]
 STATES = yaml.safe_load((REPO / 'tests/unit/fixtures/validate/pod_states.yml').read_text())
 STATES_ROLLOUT = yaml.safe_load((REPO / 'tests/unit/fixtures/rollout/device_plugin.yml').read_text())
 OTHER_TAINT = {'key': 'example.com/dedicated', 'value': 'ml', 'effect': 'PreferNoSchedule'}
+# Plays and tasks of playbooks/cluster.yml, emulated_nodes.yml and roles/preflight whose results the tests read.
+INPUTS_PLAY = "Check the collection's inputs"
+NODE_STAGE_PLAY = 'Give the emulated GPU nodes their recorded gpu_facts'
+CLUSTER_DECIDE_PLAY = 'Decide what each GPU node needs, where this run has not yet'
+DECIDE = 'Decide what this node needs'
+PLAN = "kubegpu.nvidia.preflight : Plan the cluster from the GPU nodes' decisions"
 
 
 @pytest.fixture
@@ -63,10 +69,17 @@ def play(env, cluster, playbook, extra, tags=None):
     return proc.returncode, run
 
 
-def task(run, name, host='localhost'):
+def task(run, name, host='localhost', play=None):
+    """The result of the first task called `name` on `host` (in the play called `play`, if given).
+
+    A name with its role ("kubegpu.nvidia.preflight : ...") picks the role's task from the
+    include_role task of the same name.
+    """
     for one in run['plays']:
+        if play is not None and one['play']['name'] != play:
+            continue
         for entry in one['tasks']:
-            if entry['task']['name'].split(' : ')[-1] == name and host in entry['hosts']:
+            if name in (entry['task']['name'], entry['task']['name'].split(' : ')[-1]) and host in entry['hosts']:
                 return entry['hosts'][host]
     raise AssertionError('task {0!r} did not run on {1}'.format(name, host))
 
@@ -137,11 +150,19 @@ def test_emulator_containerd_1_6_node_gets_the_plugin_in_the_mode_its_runtime_wa
                  'emulated_facts': {'runtimes': {'containerd': {'version': '1.6.20'}}}}
         code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
         ok(code, run)
-        plan = task(run, 'Plan the GPU nodes from their gpu_facts')['ansible_facts']['kubegpu_node_plan']
-        assert [(p['node'], p['runtime'], p['mode']) for p in plan] == [('gpu-a', 'containerd 1.6.20', 'runtime')]
-        if node_stage:
-            recorded = task(run, 'Decide the container runtime and the mode for this node', host='gpu-a')
-            assert recorded['ansible_facts']['kubegpu_node_runtime']['mode'] == 'runtime'
+        plan = task(run, PLAN)['ansible_facts']['kubegpu_cluster_plan']
+        assert [(p['node'], p['runtime'], p['mode']) for p in plan['nodes']] == [
+            ('gpu-a', 'containerd 1.6.20', 'runtime')]
+        assert (plan['mode'], plan['cdi'], plan['handler']) == ('runtime', False, True)
+        # One decision per node: made by the node stage when it ran, else by the cluster stage, never twice.
+        decided_in = [one['play']['name'] for one in run['plays'] for entry in one['tasks']
+                      if entry['task']['name'].split(' : ')[-1] == DECIDE
+                      and 'ansible_facts' in entry['hosts'].get('gpu-a', {})]
+        assert decided_in == [NODE_STAGE_PLAY if node_stage else CLUSTER_DECIDE_PLAY]
+        recorded = task(run, DECIDE, host='gpu-a', play=decided_in[0])['ansible_facts']['kubegpu_node']
+        assert (recorded['runtime'], recorded['runtime_version'], recorded['mode']) == (
+            'containerd', '1.6.20', 'runtime')
+        assert 'CDI support came with containerd 1.7' in recorded['reason']
         assert cluster.objects('runtimeclasses')['nvidia']['handler'] == 'nvidia'
         daemonset = cluster.objects('daemonsets', 'kube-system')['nvidia-device-plugin-daemonset']
         spec = daemonset['spec']['template']['spec']
@@ -156,9 +177,12 @@ def test_emulator_cdi_asked_for_on_containerd_1_6_stops_the_cluster_stage_with_t
                  'emulated_facts': {'runtimes': {'containerd': {'version': '1.6.20'}}}}
         code, run = play(env, cluster, 'emulated_site.yml', extra, tags='cluster')
         assert code != 0
-        failed = task(run, 'Plan the GPU nodes from their gpu_facts')
-        assert 'host gpu-a: kubegpu_runtime_mode is cdi, but containerd 1.6.20' in failed['msg']
-        assert 'has no CDI support' in failed['msg']
+        failed = task(run, DECIDE, host='gpu-a', play=CLUSTER_DECIDE_PLAY)
+        assert failed.get('failed') is True
+        assert 'kubegpu_runtime_mode is cdi, but containerd 1.6.20 on gpu-a has no CDI support' in failed['msg']
+        assert 'upgrade containerd, or set kubegpu_runtime_mode: runtime' in failed['msg']
+        # The stage stops there: no plan is made and nothing is sent to the cluster.
+        assert [one['play']['name'] for one in run['plays']][-1] == CLUSTER_DECIDE_PLAY
         assert cluster.objects('daemonsets', 'kube-system') == {}
 
 
@@ -231,14 +255,20 @@ def test_emulator_refuses_the_device_plugin_next_to_the_gpu_operator(env):
         assert cluster.objects('daemonsets', 'kube-system') == {}
 
 
-def test_emulator_refuses_an_unknown_stack(env):
+@pytest.mark.parametrize('stack', [['device_plugin', 'gpu_operator'], 'gpu_operaor'], ids=['both', 'misspelt'])
+def test_emulator_refuses_an_unknown_stack(env, stack):
     with EmulatorThread(nodes=['gpu-a']) as cluster:
-        code, run = play(env, cluster, 'emulated_site.yml',
-                         {'emulated_nodes': ['gpu-a'], 'kubegpu_gpu_stack': ['device_plugin', 'gpu_operator']},
+        code, run = play(env, cluster, 'emulated_site.yml', {'emulated_nodes': ['gpu-a'], 'kubegpu_gpu_stack': stack},
                          tags='cluster')
         assert code == 2
-        refusal = task(run, 'Refuse an unknown GPU stack, or both at once')['msg']
-        assert 'set exactly one of device_plugin or gpu_operator' in refusal
+        # The inputs role's argument specs refuse it in the cluster stage's first play, before any node is read.
+        refusal = next(entry['hosts']['localhost'] for one in run['plays'] if one['play']['name'] == INPUTS_PLAY
+                       for entry in one['tasks'] if 'localhost' in entry['hosts']
+                       and entry['task']['name'].split(' : ')[-1].startswith('Validating arguments against arg spec'))
+        assert refusal.get('failed') is True
+        assert 'kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, got: {0}'.format(stack) in refusal['msg']
+        assert [one['play']['name'] for one in run['plays']][-1] == INPUTS_PLAY
+        assert cluster.objects('daemonsets', 'kube-system') == {}
 
 
 def test_emulator_validation_passes_and_prints_the_summary(env):
