@@ -17,18 +17,6 @@ VENV_BIN = Path(sys.executable).parent
 SAMPLE = REPO / "inventory" / "sample"
 # "# name: value" or "# name: value   # note": a toggle left at its default.
 TOGGLE = re.compile(r"^# ([a-z][a-z0-9_]*): (.*?)(?:\s{2,}#.*)?$")
-# Collection-wide switches read by the playbooks, not by one role: their defaults there.
-PLAYBOOK_DEFAULTS = {
-    "kubegpu_provision": False,
-    "kubegpu_kubernetes": False,
-    "kubegpu_cluster": "auto",
-    "kubegpu_kubeconfig": "~/.kube/config",
-    "kubegpu_gpu_stack": "device_plugin",
-    "kubegpu_runtime_mode": "",
-    "kubegpu_gpu_nodes_group": "gpu_nodes",
-}
-
-
 def _role_defaults():
     defaults = {}
     for path in REPO.glob("roles/*/defaults/main.yml"):
@@ -57,13 +45,28 @@ def test_every_commented_toggle_names_a_real_variable_and_its_real_default():
     assert {"container_runtime_name", "kubegpu_runtime_mode", "kubegpu_gpu_stack", "nvidia_driver_branch",
             "kubegpu_kubernetes", "kubegpu_cluster"} <= set(toggles)
     for name, value in toggles.items():
-        if name in PLAYBOOK_DEFAULTS:
-            expected = PLAYBOOK_DEFAULTS[name]
-        else:
-            assert name in role_defaults, "%s is no role's variable" % name
-            expected = role_defaults[name]
-            if isinstance(expected, str) and "{{" in expected:
-                expected = ""  # follows a collection-wide variable whose default is empty
+        # The collection-wide kubegpu_* have their defaults in the inputs role like any role's variable.
+        assert name in role_defaults, "%s is no role's variable" % name
+        expected = role_defaults[name]
+        if isinstance(expected, str) and "{{" in expected:
+            expected = ""  # follows a collection-wide variable whose default is empty
         assert value == expected, "%s: the sample says %r, the default is %r" % (name, value, expected)
-    for name in ("kubegpu_provision", "kubegpu_kubernetes", "kubegpu_cluster", "kubegpu_gpu_stack"):
-        assert name in (REPO / "playbooks" / "site.yml").read_text() + (REPO / "playbooks" / "cluster.yml").read_text()
+    # Each of them is declared, typed, in the inputs role's argument specs.
+    specs = yaml.safe_load((REPO / "roles" / "inputs" / "meta" / "argument_specs.yml").read_text())
+    declared = specs["argument_specs"]["main"]["options"]
+    for name in (n for n in toggles if n.startswith("kubegpu_")):
+        assert name in declared, "%s is not declared in roles/inputs/meta/argument_specs.yml" % name
+
+
+def test_the_inputs_role_declares_every_default_it_sets_with_the_same_value():
+    role = REPO / "roles" / "inputs"
+    defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
+    options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
+    assert set(defaults) == set(options)
+    assert all(name.startswith("kubegpu_") for name in defaults)
+    for name, spec in options.items():
+        assert spec.get("default") == defaults[name], name
+    # No other role sets a default for a collection-wide input: there is one home.
+    others = {name for path in REPO.glob("roles/*/defaults/main.yml") if path.parent.parent != role
+              for name in (yaml.safe_load(path.read_text()) or {})}
+    assert not others & set(defaults)
