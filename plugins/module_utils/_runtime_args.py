@@ -10,6 +10,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONFIGS
+
 COMMON = {
     "runtime_name": {"type": "str", "default": "nvidia"},
     "runtime_path": {"type": "str", "default": "/usr/bin/nvidia-container-runtime"},
@@ -21,16 +23,17 @@ COMMON = {
 
 CONTAINERD_ARGUMENT_SPEC = dict(
     COMMON,
-    path={"type": "path", "default": "/etc/containerd/config.toml"},
+    path={"type": "path", "default": CONFIGS["containerd"]},
     drop_in={"type": "str", "default": "/etc/containerd/conf.d/99-nvidia.toml"},
     enable_cdi={"type": "bool", "default": False},
     sandbox_image={"type": "str", "default": ""},
+    systemd_cgroup={"type": "bool"},
     containerd_version={"type": "str"},
 )
 
 CRIO_ARGUMENT_SPEC = dict(
     COMMON,
     drop_in={"type": "path", "default": "/etc/crio/crio.conf.d/99-nvidia.toml"},
-    config={"type": "path", "default": "/etc/crio/crio.conf"},
+    config={"type": "path", "default": CONFIGS["crio"]},
     backup_dir={"type": "path", "default": "/var/lib/kubegpu/backup/crio"},
 )

@@ -31,6 +31,8 @@ CONTAINERD_DEEP_MERGE_SINCE = (2, 1)
 CONTAINERD_CRI_PLUGINS = {1: 'cri', 2: 'io.containerd.grpc.v1.cri', 3: 'io.containerd.cri.v1.runtime'}
 # The images plugin of schema 3 (sandbox/pinned images moved there with 2.0).
 CONTAINERD_CRI_IMAGES_PLUGIN = 'io.containerd.cri.v1.images'
+# runtime_type of the runc shim, whose options hold BinaryName and SystemdCgroup; the first is the one written.
+CONTAINERD_RUNC_SHIMS = ('io.containerd.runc.v2', 'io.containerd.runc.v1')
 
 # A runtime's cgroup driver when its configuration says nothing: containerd's
 # runc runs with cgroupfs (SystemdCgroup = false) unless told otherwise; CRI-O's

@@ -20,8 +20,12 @@ description:
     current default runtime (unless that one is already an NVIDIA runtime), else of C(runc), else of C(crun),
     else a table with only C(runtime_type = "io.containerd.runc.v2"). Only runtimes of the runc shim are
     copied, because C(BinaryName) means nothing to other shims. Then it sets C(options.BinaryName) to
-    O(runtime_path), and C(runtime_type) if missing. C(SystemdCgroup) is inherited from the copied runtime,
-    never invented.
+    O(runtime_path), and C(runtime_type) if missing.
+  - "One node, one cgroup driver: the runtime's C(options.SystemdCgroup) is the default runtime's, on every
+    run, for a runtime the module adds and for one that is already there (that line then marked like every
+    change), because pods of runtimes with different cgroup drivers break. When the default runtime does not
+    set C(SystemdCgroup), the runtime's is left as it is (never invented). O(systemd_cgroup) sets the driver
+    explicitly."
   - "The configuration schema is detected the way containerd does: no file or an empty file is written as
     version 2; a file without C(version) is version 1 (CRI plugin C(cri)); version 2 uses
     C(io.containerd.grpc.v1.cri); version 3 uses C(io.containerd.cri.v1.runtime). Other versions are refused."
@@ -37,7 +41,8 @@ description:
     in the file replaces the built-in ones on these versions."
   - "containerd B(2.1 and later): imported files merge key by key, so the runtime goes into O(drop_in)
     (C(strategy=drop_in)), and config.toml only gains C(imports) naming it (unless an existing C(imports)
-    glob already covers it). Later edits of config.toml keep taking effect. If config.toml already defines
+    glob already covers it) and, with O(systemd_cgroup), the default runtime's C(SystemdCgroup). Later edits
+    of config.toml keep taking effect. If config.toml already defines
     the runtime, it is kept there. containerd 2.0 is treated like 1.x (not verified; in place is correct
     on every version)."
   - The containerd version comes from C(containerd --version) on the node, else from O(containerd_version);
@@ -100,10 +105,29 @@ options:
         back only it (the kubernetes role sets it so, beside the node stage's own call).
     type: str
     default: ""
+  systemd_cgroup:
+    description:
+      - The cgroup driver of containerd's runc runtimes, which kubelet's C(cgroupDriver) must match. V(true) sets
+        C(SystemdCgroup = true) (the systemd driver), V(false) sets C(SystemdCgroup = false) (cgroupfs), in the
+        C(options) of the CRI plugin's default runtime (C(containerd.default_runtime_name), else C(runc)), of
+        C(runc) when the files define it, and of the runtime O(runtime_name).
+      - The default runtime and C(runc) are edited in the file that defines them (O(drop_in) before O(path));
+        containerd's built-in C(runc), which no file defines, gets it in O(path). On containerd before 2.1 (or
+        an unknown version) a config.toml without runtimes then gains C(runc) with its C(runtime_type), since a
+        C(runtimes) table there replaces the built-in ones; where config.toml defines other runtimes but not
+        C(runc), containerd has no C(runc), and a warning says so.
+      - Only runtimes of the runc shim have this option; a default runtime of another shim is left, with a
+        warning.
+      - Each line it changes or adds is marked like the module's other keys; with O(state=absent) and the same
+        value, the lines this task set are given back. With O(runtime_name) empty (and O(enable_cdi) false) the
+        task owns only that (and O(sandbox_image)), and V(absent) takes back only that.
+      - Unset (the default) leaves C(SystemdCgroup) of the default runtime and C(runc) as it is, in both states.
+    type: bool
   state:
     description:
       - V(absent) removes the runtime table O(runtime_name) from O(path) and O(drop_in); gives back every line the
-        module marked (C(default_runtime_name), C(enable_cdi), C(imports), a C(version) it added); removes
+        module marked (C(default_runtime_name), C(enable_cdi), C(imports), a C(version) it added, C(SystemdCgroup)
+        with O(systemd_cgroup)); removes
         C(default_runtime_name) when it still points at the runtime; removes the drop-in when nothing else is
         left in it, and then its entry in C(imports).
       - After O(state=present) then O(state=absent), the files are byte for byte what they were (a missing
@@ -126,7 +150,8 @@ notes:
   - Restart containerd after a change (RV(restart_required)); the role C(kubegpu.nvidia.container_runtime)
     does it with a handler that waits for the CRI and rolls back when containerd does not come back.
   - The copied runtime is a snapshot of the default runtime's table at the time of the change; later edits of
-    C(runc)'s options are not copied again.
+    C(runc)'s options are not copied again, except C(SystemdCgroup), which follows the default runtime's on
+    every run.
   - On containerd 2.1 and later, keys the drop-in sets (the runtime, and C(default_runtime_name) /
     C(enable_cdi) when asked for) win over config.toml, since imports are merged after it.
   - Only O(path) and the module's own O(drop_in) are read; other imported files are not looked at.
@@ -156,6 +181,16 @@ EXAMPLES = r"""
     runtime_name: ""
     sandbox_image: registry.k8s.io/pause:3.10.2
     drop_in: /etc/containerd/conf.d/98-kubegpu-sandbox.toml
+
+- name: The systemd cgroup driver for runc, the default runtime and the nvidia runtime (kubelet's cgroupDriver)
+  kubegpu.nvidia.containerd_runtime:
+    systemd_cgroup: true
+  notify: Restart containerd
+
+- name: Only the cgroup driver, no runtime (state absent with the same options gives back the lines)
+  kubegpu.nvidia.containerd_runtime:
+    runtime_name: ""
+    systemd_cgroup: true
 
 - name: Always edit config.toml in place, whatever the containerd version
   kubegpu.nvidia.containerd_runtime:

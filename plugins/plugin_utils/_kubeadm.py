@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import socket_uri
+
 COMMANDS = ('init', 'join', 'reset', 'token')
 
 _ANSI = re.compile(r'\x1b\[[0-9;]*m')
@@ -184,7 +186,7 @@ def classify(result, command='init'):
         details = [line for line in lines if line.startswith('[control-plane-check]')]
         details += [line for line in err_lines if _PHASE_ERROR.search(line)]
         sick = re.findall(r'\[control-plane-check\] (\S+) is not healthy after', text)
-        socket = 'unix:///run/containerd/containerd.sock'
+        socket = socket_uri('containerd')
         fix = ('The kubelet runs but {0} did not become healthy: on the host list the containers with crictl '
                '--runtime-endpoint {1} ps -a | grep kube | grep -v pause (kubernetes_cri_socket is the endpoint) and '
                'read the failing one with crictl logs CONTAINERID. Usual causes: an image missing from '

@@ -2,32 +2,16 @@
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Decisions of the kubernetes role, from what it read on the nodes.
 
-Pure: what kubeadm left on a node in, the node's step out; a runtime's
-effective configuration in, its cgroup driver out. The role never resets a
+Pure: what kubeadm left on a node in, the node's step out. The role never resets a
 node on its own, so every state it cannot continue from is a refusal that
 says what was found and what the user can do.
 """
 
 from __future__ import annotations
 
-try:
-    import tomlkit
-    from tomlkit.exceptions import TOMLKitError
-except ImportError as exc:  # runtime_cgroup_driver says what to install
-    TOMLKIT_IMPORT_ERROR: ImportError | None = exc
-
-    class TOMLKitError(Exception):
-        """Stands in while tomlkit is missing."""
-else:
-    TOMLKIT_IMPORT_ERROR = None
-
 ACTIONS = ('init', 'initialized', 'join', 'joined', 'refuse')
 _RESET_HINT = ('look at it, then run `kubeadm reset` on {host} yourself, or run the kubernetes role with '
                'kubernetes_state: absent on it (the role never resets a node on its own)')
-
-
-class KubernetesInputError(ValueError):
-    """A runtime's configuration could not be read."""
 
 
 def _state(node):
@@ -82,45 +66,6 @@ def node_action(node, first_node, *, first=False, control_plane=False, host='thi
         return result('refuse', '{0} holds a control plane of its own (/etc/kubernetes) but no kubelet.conf: '
                       '{1}'.format(host, _RESET_HINT.format(host=host)))
     return result('join', 'kubeadm join as a {0}'.format(role))
-
-
-def _get(data, path):
-    for key in path:
-        if not isinstance(data, dict) or key not in data:
-            return None
-        data = data[key]
-    return data
-
-
-def runtime_cgroup_driver(config_text, runtime='containerd'):
-    """Return ``systemd`` or ``cgroupfs``: the cgroup driver the runtime's default runtime uses.
-
-    ``config_text``: the runtime's effective configuration as it prints it
-    (``containerd config dump``, ``crio config``); kubelet's cgroupDriver must match it.
-    """
-    if TOMLKIT_IMPORT_ERROR is not None:
-        raise KubernetesInputError('the controller lacks the Python library tomlkit ({0}): install it where '
-                                   'ansible-playbook runs (pip install tomlkit)'.format(TOMLKIT_IMPORT_ERROR))
-    try:
-        data = tomlkit.parse(config_text or '').unwrap()
-    except TOMLKitError as exc:
-        command = {'containerd': 'containerd config dump', 'crio': 'crio config'}.get(runtime, runtime)
-        raise KubernetesInputError('{0}: its effective configuration is not TOML ({1}); '
-                                   'run `{2}` on the node to see why'.format(runtime, exc, command)) from exc
-    if runtime == 'crio':
-        manager = _get(data, ('crio', 'runtime', 'cgroup_manager')) or 'systemd'
-        return 'systemd' if manager == 'systemd' else 'cgroupfs'
-    if runtime != 'containerd':
-        raise KubernetesInputError('runtime is {0!r}; expected containerd or crio'.format(runtime))
-    # containerd 2.x (config version 3) and 1.x (version 2) keep the CRI runtimes in different plugins.
-    for plugin in ('io.containerd.cri.v1.runtime', 'io.containerd.grpc.v1.cri'):
-        section = _get(data, ('plugins', plugin, 'containerd'))
-        if not isinstance(section, dict):
-            continue
-        name = section.get('default_runtime_name') or 'runc'
-        options = _get(section, ('runtimes', name, 'options')) or {}
-        return 'systemd' if options.get('SystemdCgroup') is True else 'cgroupfs'
-    return 'cgroupfs'
 
 
 def nodes_not_ready(nodes, names):

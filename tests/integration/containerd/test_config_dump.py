@@ -18,10 +18,10 @@ import textwrap
 import pytest
 import tomlkit
 import tomllib
-from ansible_run import run_first_task
+from ansible_run import one_task_playbook, run_first_task
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONTAINERD_CRI_PLUGINS as CRI_PLUGINS
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
-    CRI_PLUGINS,
     RuntimeOptions,
     configure,
 )
@@ -298,3 +298,123 @@ def test_playbook_value_containerd_rejects_is_not_written(tmp_path):
     assert outcome["failed"] is True
     assert "unchanged" in outcome["msg"]
     assert config.read_text() == bad
+
+
+# ----------------------------------------------------------------------------- the cgroup driver
+
+
+def default_driver(version: str, config: pathlib.Path) -> str:
+    """The cgroup driver of the CRI's default runtime, the one kubelet's cgroupDriver must match."""
+    containerd_section = effective_cri(version, dump(version, config))["containerd"]
+    default = containerd_section["runtimes"][containerd_section["default_runtime_name"]]
+    return "systemd" if default.get("options", {}).get("SystemdCgroup") is True else "cgroupfs"
+
+
+def cgroups(version: str, config: pathlib.Path) -> dict:
+    """SystemdCgroup of every runtime containerd runs with (False where it says nothing)."""
+    runtimes = effective_cri(version, dump(version, config))["containerd"]["runtimes"]
+    return {name: table.get("options", {}).get("SystemdCgroup", False) for name, table in runtimes.items()}
+
+
+@pytest.mark.parametrize("version", ["1.7.24", "2.1.9"])
+def test_an_existing_runtime_follows_the_default_runtime_cgroup_driver(tmp_path, version):
+    """Bug: a runtime already there kept cgroupfs while runc had moved to systemd."""
+    start = STARTS["default"](version)
+    config, drop_in, opts, first = apply(tmp_path, start, version)
+    assert cgroups(version, config)["nvidia"] is False
+    # runc moves to the systemd driver afterwards (an admin, another tool).
+    doc = tomlkit.parse(first.config_text)
+    doc["plugins"][CRI_PLUGINS[3 if version.startswith("2.") else 2]]["containerd"]["runtimes"]["runc"]["options"][
+        "SystemdCgroup"
+    ] = True
+    moved = doc.as_string()
+    config.write_text(moved)
+    assert cgroups(version, config) == {"runc": True, "nvidia": False}
+    second = configure(moved, drop_in.read_text() if drop_in.exists() else None, opts, version)
+    config.write_text(second.config_text)
+    if second.drop_in_text is not None:
+        drop_in.write_text(second.drop_in_text)
+    assert cgroups(version, config) == {"runc": True, "nvidia": True}
+
+
+@pytest.mark.parametrize("start", sorted(STARTS))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_systemd_cgroup_makes_containerd_report_the_systemd_driver(tmp_path, version, start):
+    original = STARTS[start](version)
+    config, _drop_in, opts, result = apply(tmp_path, original, version, systemd_cgroup=True)
+    assert cgroups(version, config) == {"runc": True, "nvidia": True}
+    runc = effective_cri(version, dump(version, config))["containerd"]["runtimes"]["runc"]
+    assert runc["runtime_type"] == "io.containerd.runc.v2"  # the built-in runc kept whole
+    assert default_driver(version, config) == "systemd"
+    back = configure(result.config_text, result.drop_in_text, dataclasses.replace(opts, state="absent"), version)
+    assert back.config_text == (original or "")
+    assert back.drop_in_text is None
+
+
+@pytest.mark.parametrize("start", sorted(STARTS))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_systemd_cgroup_alone_changes_only_the_driver_of_runc(tmp_path, version, start):
+    """The container_runtime role's call (no runtime): runc as containerd ran it, with the systemd driver."""
+    original = STARTS[start](version)
+    before = tmp_path / "before.toml"
+    before.write_text(original or "")
+    config, _drop_in, _opts, result = apply(tmp_path, original, version, runtime_name="", systemd_cgroup=True)
+    assert result.drop_in_text is None
+    runc = effective_cri(version, dump(version, config))["containerd"]["runtimes"]["runc"]
+    expected = effective_cri(version, dump(version, before))["containerd"]["runtimes"]["runc"]
+    assert runc["runtime_type"] == expected["runtime_type"] == "io.containerd.runc.v2"
+    assert runc["options"]["SystemdCgroup"] is True
+    if version == "2.1.9" or start == "default":
+        # Merged key by key into the built-in runc (2.1), or set in the runc table of the file: nothing else moves.
+        expected["options"] = {**expected["options"], "SystemdCgroup": True}
+        assert runc == expected
+    # Before 2.1 a file without runc gets a runc of its own (runtime_type and the option), as for a new runtime.
+    assert default_driver(version, config) == "systemd"
+
+
+CGROUP_PLAYBOOK = one_task_playbook(
+    "kubegpu.nvidia.containerd_runtime",
+    {
+        "path": "{{ config }}",
+        "drop_in": "{{ drop_in }}",
+        "state": "{{ state }}",
+        "systemd_cgroup": "{{ systemd_cgroup }}",
+    },
+)
+
+
+@pytest.mark.parametrize("version", ["1.7.24", "2.1.9"])
+def test_playbook_systemd_cgroup_check_apply_idempotent_absent_restores(tmp_path, version):
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    config = etc / "config.toml"
+    original = (FIXTURES / f"config-default-{version}.toml").read_text()
+    config.write_text(original)
+    playbook = tmp_path / "play.yml"
+    playbook.write_text(CGROUP_PLAYBOOK)
+    args = {
+        "bin_dir": str(containerd(version).parent),
+        "config": str(config),
+        "drop_in": str(etc / "conf.d" / "99-nvidia.toml"),
+        "state": "present",
+        "systemd_cgroup": True,
+        "ansible_python_interpreter": sys.executable,
+    }
+
+    checked = run_first_task(playbook, args, check=True)
+    assert checked["changed"] is True, checked
+    assert config.read_text() == original
+    assert any("SystemdCgroup = true" in d["after"] for d in checked["diff"])
+
+    applied = run_first_task(playbook, args)
+    assert applied["changed"] is True
+    assert applied["validated"] is True
+    assert applied["runtime"]["options"]["SystemdCgroup"] is True
+    assert default_driver(version, config) == "systemd"
+
+    assert run_first_task(playbook, args)["changed"] is False
+
+    removed = run_first_task(playbook, {**args, "state": "absent"})
+    assert removed["changed"] is True
+    assert config.read_bytes() == original.encode()
+    assert not (etc / "conf.d" / "99-nvidia.toml").exists()

@@ -12,12 +12,14 @@ import tomlkit
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONTAINERD_CRI_PLUGINS as CRI_PLUGINS
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import (
+    parse_version as parse_containerd_version,
+)
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (
-    CRI_PLUGINS,
     ContainerdConfigError,
     RuntimeOptions,
     configure,
-    parse_containerd_version,
 )
 
 FIXTURES = pathlib.Path(__file__).resolve().parents[2] / "fixtures" / "containerd"
@@ -540,6 +542,7 @@ def option_sets(draw, version):
         set_as_default=draw(st.booleans()),
         enable_cdi=draw(st.booleans()) and version != "1.6.20",
         drop_in=draw(st.sampled_from([PRESENT.drop_in, ""])),
+        systemd_cgroup=draw(st.sampled_from([None, True, False])),
     )
 
 
@@ -590,6 +593,9 @@ def test_unrelated_keys_and_comments_survive(case):
             containerd.pop(key, None)
         runtimes = containerd.get("runtimes", {})
         runtimes.pop(options.runtime_name, None)
+        if options.systemd_cgroup is not None:  # owned in the default runtime (runc) too
+            for runtime in runtimes.values():
+                runtime.get("options", {}).pop("SystemdCgroup", None)
         if not had_runc:  # containerd < 2.1 needs runc written once config.toml names a runtime
             runtimes.pop("runc", None)
         prune(data)
@@ -702,20 +708,44 @@ def test_the_new_runtime_takes_systemd_cgroup_from_the_default_runtime_not_runc(
     assert not configure(result.config_text, None, PRESENT, "1.7.24").changed
 
 
-def test_an_existing_runtime_with_another_cgroup_setting_than_the_default_is_reported_and_left():
-    existing = (
-        f'  [{CRI_2}.runtimes.nvidia]\n    runtime_type = "io.containerd.runc.v2"\n'
-        f'    [{CRI_2}.runtimes.nvidia.options]\n      BinaryName = "{PRESENT.runtime_path}"\n'
-        "      SystemdCgroup = false\n"
-    )
-    text = _cgroup_config("io.containerd.runc.v2", existing)
+NVIDIA_2 = (
+    f'  [{CRI_2}.runtimes.nvidia]\n    runtime_type = "io.containerd.runc.v2"\n'
+    f'    [{CRI_2}.runtimes.nvidia.options]\n      BinaryName = "{PRESENT.runtime_path}"\n'
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "mark"),
+    [
+        ("      SystemdCgroup = false\n", '# set by kubegpu.nvidia.containerd_runtime (nvidia), was: "false"'),
+        ("", "# added by kubegpu.nvidia.containerd_runtime (nvidia)"),
+    ],
+    ids=["other-value", "no-value"],
+)
+def test_an_existing_runtime_takes_systemd_cgroup_from_the_default_runtime_marked(line, mark):
+    text = _cgroup_config("io.containerd.runc.v2", NVIDIA_2 + line)
     result = configure(text, None, PRESENT, "1.7.24")
-    assert not result.changed
-    assert result.config_text == text
-    [warning] = [w for w in result.warnings if "SystemdCgroup" in w]
-    assert f"{CRI_2}.runtimes.nvidia.options.SystemdCgroup" in warning
-    assert "'crun'" in warning
-    assert "different cgroup drivers" in warning
+    assert result.changed
+    nvidia = runtimes_of(result.config_text, 2)["nvidia"]
+    assert nvidia["options"]["SystemdCgroup"] is True
+    assert result.runtime["options"]["SystemdCgroup"] is True
+    [changed] = [x for x in result.config_text.splitlines() if x not in text.splitlines()]
+    assert changed == f"      SystemdCgroup = true {mark}"
+    assert not [w for w in result.warnings if "SystemdCgroup" in w]
+    assert not configure(result.config_text, None, PRESENT, "1.7.24").changed
+
+
+def test_an_existing_runtime_in_the_drop_in_follows_a_later_cgroup_change_of_the_default():
+    first = configure(DEFAULTS["2.1.9"], None, PRESENT, "2.1.9")
+    assert runtimes_of(first.drop_in_text, 3)["nvidia"]["options"]["SystemdCgroup"] is False
+    later = first.config_text.replace("SystemdCgroup = false", "SystemdCgroup = true")
+    second = configure(later, first.drop_in_text, PRESENT, "2.1.9")
+    assert second.files == [PRESENT.drop_in]
+    assert runtimes_of(second.drop_in_text, 3)["nvidia"]["options"]["SystemdCgroup"] is True
+    assert "SystemdCgroup = true # set by kubegpu.nvidia.containerd_runtime (nvidia)" in second.drop_in_text
+    absent = configure(later, second.drop_in_text, ABSENT, "2.1.9")
+    assert absent.config_text == DEFAULTS["2.1.9"].replace("SystemdCgroup = false", "SystemdCgroup = true")
+    assert absent.drop_in_text is None
 
 
 # ----------------------------------------------------------------------------- the sandbox image
@@ -797,3 +827,178 @@ def test_a_second_run_with_the_image_as_ansible_hands_it_over_changes_nothing():
     first = configure(DEFAULTS["1.7.24"], None, SANDBOX, "1.7.24")
     tagged = dataclasses.replace(SANDBOX, sandbox_image=Tagged(PAUSE))
     assert not configure(first.config_text, None, tagged, "1.7.24").changed
+
+
+# ----------------------------------------------------------------------------- the cgroup driver (systemd_cgroup)
+
+SYSTEMD = dataclasses.replace(PRESENT, systemd_cgroup=True)
+# The container_runtime role's call: the cgroup driver alone, no runtime.
+SYSTEMD_ONLY = RuntimeOptions(runtime_name="", systemd_cgroup=True)
+
+
+def _schema(version):
+    return 3 if version.startswith("2.") else 2
+
+
+def _cgroups(result, version):
+    """SystemdCgroup of every runtime, as config.toml and the drop-in together define them."""
+    found = {}
+    for text in (result.config_text, result.drop_in_text):
+        for name, table in (runtimes_of(text, _schema(version)) if text else {}).items():
+            if "SystemdCgroup" in table.get("options", {}):
+                found[name] = table["options"]["SystemdCgroup"]
+    return found
+
+
+@pytest.mark.parametrize("version", sorted(DEFAULTS))
+def test_systemd_cgroup_sets_runc_and_the_runtime_then_absent_gives_back_the_bytes(version):
+    text = DEFAULTS[version]
+    present = configure(text, None, SYSTEMD, version)
+    again = configure(present.config_text, present.drop_in_text, SYSTEMD, version)
+    absent = configure(present.config_text, present.drop_in_text, absent_of(SYSTEMD), version)
+
+    assert _cgroups(present, version) == {"runc": True, "nvidia": True}
+    assert present.runtime["options"]["SystemdCgroup"] is True
+    # runc's line stays where containerd's default config defines it (config.toml), marked with the value it
+    # had; the line of the runtime this run created is not marked (the whole table goes with absent).
+    both = present.config_text + (present.drop_in_text or "")
+    [marked] = [line for line in both.splitlines() if "SystemdCgroup" in line and "#" in line]
+    assert marked in present.config_text
+    assert marked.strip() == 'SystemdCgroup = true # set by kubegpu.nvidia.containerd_runtime (nvidia), was: "false"'
+    assert not again.changed
+    assert absent.config_text == text
+    assert absent.drop_in_text is None
+
+
+@pytest.mark.parametrize("version", sorted(DEFAULTS))
+def test_systemd_cgroup_false_gives_cgroupfs_back_to_a_systemd_node(version):
+    text = DEFAULTS[version].replace("SystemdCgroup = false", "SystemdCgroup = true")
+    options = dataclasses.replace(PRESENT, systemd_cgroup=False)
+    present = configure(text, None, options, version)
+    assert _cgroups(present, version) == {"runc": False, "nvidia": False}
+    assert not configure(present.config_text, present.drop_in_text, options, version).changed
+    assert configure(present.config_text, present.drop_in_text, absent_of(options), version).config_text == text
+
+
+@pytest.mark.parametrize("version", sorted(DEFAULTS))
+def test_systemd_cgroup_already_as_asked_changes_nothing(version):
+    text = DEFAULTS[version].replace("SystemdCgroup = false", "SystemdCgroup = true")
+    result = configure(text, None, SYSTEMD_ONLY, version)
+    assert not result.changed
+    assert result.config_text == text
+
+
+@pytest.mark.parametrize("version", ["1.6.20", "1.7.24", None])
+@pytest.mark.parametrize("start", [None, "", "version = 2\n"])
+def test_systemd_cgroup_alone_on_containerd_before_2_1_writes_runc_whole(version, start):
+    # Before 2.1 a runtimes table replaces the built-in ones: a runc with only options would lose its runtime_type.
+    present = configure(start, None, SYSTEMD_ONLY, version)
+    runc = runtimes_of(present.config_text, 2)["runc"]
+    assert runc == {"runtime_type": "io.containerd.runc.v2", "options": {"SystemdCgroup": True}}
+    assert set(runtimes_of(present.config_text, 2)) == {"runc"}
+    assert present.drop_in_text is None
+    assert not configure(present.config_text, None, SYSTEMD_ONLY, version).changed
+    absent = configure(present.config_text, None, absent_of(SYSTEMD_ONLY), version)
+    assert absent.config_text == (start or "")
+
+
+@pytest.mark.parametrize("start", [None, "version = 3\n"])
+def test_systemd_cgroup_alone_on_containerd_2_1_sets_only_the_option_of_the_built_in_runc(start):
+    present = configure(start, None, SYSTEMD_ONLY, "2.1.9")
+    schema = 3 if start else 2
+    assert runtimes_of(present.config_text, schema) == {"runc": {"options": {"SystemdCgroup": True}}}
+    assert present.drop_in_text is None  # the default runtime's setting is config.toml's, where every call sees it
+    assert not configure(present.config_text, None, SYSTEMD_ONLY, "2.1.9").changed
+    assert configure(present.config_text, None, absent_of(SYSTEMD_ONLY), "2.1.9").config_text == (start or "")
+
+
+def test_systemd_cgroup_with_set_as_default_sets_the_runtime_and_runc():
+    options = dataclasses.replace(SYSTEMD, set_as_default=True)
+    present = configure(DEFAULTS["1.7.24"], None, options, "1.7.24")
+    assert cri_of(present.config_text, 2)["containerd"]["default_runtime_name"] == "nvidia"
+    assert _cgroups(present, "1.7.24") == {"runc": True, "nvidia": True}
+    absent = configure(present.config_text, None, absent_of(options), "1.7.24")
+    assert absent.config_text == DEFAULTS["1.7.24"]
+
+
+def test_systemd_cgroup_sets_the_default_runtime_and_runc_when_they_differ():
+    text = _config_with_runtimes(
+        "crun",
+        {
+            "runc": ("io.containerd.runc.v2", {"SystemdCgroup": False}),
+            "crun": ("io.containerd.runc.v2", {"BinaryName": "/usr/bin/crun"}),
+        },
+    )
+    present = configure(text, None, SYSTEMD, "1.7.24")
+    assert _cgroups(present, "1.7.24") == {"runc": True, "crun": True, "nvidia": True}
+    assert configure(present.config_text, None, absent_of(SYSTEMD), "1.7.24").config_text == text
+
+
+def test_a_default_runtime_of_another_shim_is_reported_and_left():
+    text = _config_with_runtimes("kata", {"kata": ("io.containerd.kata.v2", {"ConfigPath": "/etc/kata.toml"})})
+    present = configure(text, None, SYSTEMD_ONLY, "1.7.24")
+    assert not present.changed
+    [warning] = present.warnings
+    assert "'kata'" in warning and "io.containerd.kata.v2" in warning and "runc shim" in warning
+
+
+def test_a_default_runtime_no_file_defines_is_reported():
+    text = _config_with_runtimes("missing", {"runc": ("io.containerd.runc.v2", {})})
+    present = configure(text, None, SYSTEMD_ONLY, "1.7.24")
+    assert _cgroups(present, "1.7.24") == {"runc": True}
+    assert any("'missing'" in w and "SystemdCgroup" in w for w in present.warnings)
+
+
+def test_runc_missing_beside_other_runtimes_before_2_1_is_reported_not_half_written():
+    text = _config_with_runtimes(None, {"kata": ("io.containerd.kata.v2", {})})
+    present = configure(text, None, SYSTEMD_ONLY, "1.7.24")
+    assert not present.changed
+    assert any("no runc" in w for w in present.warnings)
+
+
+def test_systemd_cgroup_left_out_leaves_every_runtime_as_it_is_in_both_states():
+    text = _config_with_runtimes("runc", {"runc": ("io.containerd.runc.v2", {"SystemdCgroup": False})})
+    present = configure(text, None, SYSTEMD, "1.7.24")
+    # A later call without the option neither changes nor takes back the line.
+    assert not configure(present.config_text, None, PRESENT, "1.7.24").changed
+    absent = configure(present.config_text, None, ABSENT, "1.7.24")
+    assert _cgroups(absent, "1.7.24") == {"runc": True}
+    assert "set by kubegpu.nvidia.containerd_runtime (nvidia)" in absent.config_text
+
+
+def test_a_value_someone_changed_since_is_left_by_absent_and_only_the_marker_goes():
+    present = configure(DEFAULTS["1.7.24"], None, SYSTEMD_ONLY, "1.7.24")
+    edited = present.config_text.replace("SystemdCgroup = true #", "SystemdCgroup = false #")
+    absent = configure(edited, None, absent_of(SYSTEMD_ONLY), "1.7.24")
+    assert absent.config_text == DEFAULTS["1.7.24"]  # false was the original value too
+    edited = present.config_text.replace(
+        'SystemdCgroup = true # set by kubegpu.nvidia.containerd_runtime, was: "false"', "SystemdCgroup = true"
+    )
+    assert configure(edited, None, absent_of(SYSTEMD_ONLY), "1.7.24").config_text == edited
+
+
+def test_the_cgroup_call_and_the_cdi_call_each_take_back_only_their_own_keys():
+    text = DEFAULTS["1.7.24"]
+    cdi = RuntimeOptions(runtime_name="", enable_cdi=True)
+    with_cdi = configure(text, None, cdi, "1.7.24").config_text
+    both = configure(with_cdi, None, SYSTEMD_ONLY, "1.7.24").config_text
+    assert cri_of(both, 2)["enable_cdi"] is True
+    assert runtimes_of(both, 2)["runc"]["options"]["SystemdCgroup"] is True
+    without_cgroup = configure(both, None, absent_of(SYSTEMD_ONLY), "1.7.24").config_text
+    assert without_cgroup == with_cdi
+    assert configure(without_cgroup, None, absent_of(cdi), "1.7.24").config_text == text
+
+
+def test_a_runtime_added_later_copies_runc_without_the_mark_of_the_cgroup_call():
+    cgroup = configure(DEFAULTS["1.7.24"], None, SYSTEMD_ONLY, "1.7.24").config_text
+    present = configure(cgroup, None, PRESENT, "1.7.24")
+    nvidia = runtimes_of(present.config_text, 2)["nvidia"]
+    assert nvidia["options"]["SystemdCgroup"] is True  # copied from runc, as the node runs it now
+    assert present.config_text.count("kubegpu.nvidia.containerd_runtime") == 1  # runc's line only
+    assert configure(present.config_text, None, ABSENT, "1.7.24").config_text == cgroup
+
+
+def test_systemd_cgroup_of_another_type_is_refused():
+    with pytest.raises(ContainerdConfigError) as info:
+        configure("", None, dataclasses.replace(PRESENT, systemd_cgroup="yes"), "1.7.24")
+    assert info.value.key == "systemd_cgroup"

@@ -1,11 +1,10 @@
 # Copyright: (c) 2026, kubegpu.nvidia contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The kubernetes role's decisions: each node's kubeadm step, the runtime's cgroup driver, the nodes not Ready."""
+"""The kubernetes role's decisions: each node's kubeadm step, the nodes not Ready."""
 
 from __future__ import annotations
 
 import copy
-import re
 from pathlib import Path
 
 import pytest
@@ -13,21 +12,11 @@ import yaml
 
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._kubernetes import (
     ACTIONS,
-    KubernetesInputError,
     node_action,
     nodes_not_ready,
-    runtime_cgroup_driver,
 )
 
 FIXTURES = Path(__file__).resolve().parents[2] / 'fixtures'
-# Real `containerd config dump` outputs: config version 2 (1.6, 1.7) and 3 (2.x).
-CONTAINERD = {v: (FIXTURES / 'containerd' / 'config-default-{0}.toml'.format(v)).read_text()
-              for v in ('1.6.20', '1.7.24', '2.1.9')}
-VERSION_2 = ('1.6.20', '1.7.24')
-CRI_PLUGIN = {'1.6.20': 'io.containerd.grpc.v1.cri', '1.7.24': 'io.containerd.grpc.v1.cri',
-              '2.1.9': 'io.containerd.cri.v1.runtime'}
-# CRI-O's crio.conf as `crio config` prints it: cgroup_manager is not set in it.
-CRIO_CONF = (FIXTURES / 'crio' / 'crio.conf').read_text()
 NODES = yaml.safe_load((FIXTURES / 'kubernetes' / 'nodes.yml').read_text())['nodes']
 
 # What tasks/plan.yml records per node: which of kubeadm's files exist, the
@@ -194,143 +183,6 @@ def test_every_decision_is_one_of_the_actions():
     for case in cases:
         assert set(case) == {'action', 'reason', 'control_plane'}
         assert case['reason'] and '\n' not in case['reason']
-
-
-# runtime_cgroup_driver: containerd
-
-def set_systemd_cgroup(text, value, runtime='runc'):
-    """The real dump with the one SystemdCgroup line of ``runtime`` set to ``value`` (None: removed)."""
-    lines = text.splitlines(keepends=True)
-    options = '.runtimes.{0}.options]'.format(runtime)
-    header = ''
-    out, hits = [], 0
-    for line in lines:
-        stripped = line.strip()
-        if stripped.startswith('['):
-            header = stripped
-        if stripped.startswith('SystemdCgroup = ') and header.endswith(options):
-            hits += 1
-            if value is not None:
-                out.append(line.replace(stripped, 'SystemdCgroup = {0}'.format('true' if value else 'false')))
-            continue
-        out.append(line)
-    assert hits == 1, 'no SystemdCgroup line of {0} in the fixture'.format(runtime)
-    return ''.join(out)
-
-
-def with_runtime(text, name, default=False):
-    """The dump with a second runtime ``name``, a copy of its runc tables (as the container_runtime role adds one)."""
-    lines = text.splitlines(keepends=True)
-    runc = re.compile(r'\[plugins\.(\S+)\.containerd\.runtimes\.runc\]$')
-    start = next(i for i, line in enumerate(lines) if runc.match(line.strip()))
-    end = next(i for i in range(start + 1, len(lines))
-               if lines[i].strip().startswith('[') and '.runtimes.runc' not in lines[i])
-    block = ''.join(lines[start:end]).replace('.runtimes.runc', '.runtimes.' + name)
-    block = re.sub(r"BinaryName = (['\"])\1", r'BinaryName = \g<1>/usr/bin/nvidia-container-runtime\g<1>', block)
-    text = ''.join(lines[:end]) + block + ''.join(lines[end:])
-    if default:
-        text, count = re.subn(r"default_runtime_name = (['\"])runc\1",
-                              r'default_runtime_name = \g<1>{0}\g<1>'.format(name), text)
-        assert count == 1
-    return text
-
-
-@pytest.mark.parametrize('version', sorted(CONTAINERD))
-def test_containerd_default_dump_is_cgroupfs(version):
-    # Every containerd release ships SystemdCgroup = false for runc.
-    assert 'SystemdCgroup = false' in CONTAINERD[version]
-    assert runtime_cgroup_driver(CONTAINERD[version]) == 'cgroupfs'
-
-
-@pytest.mark.parametrize('version', sorted(CONTAINERD))
-@pytest.mark.parametrize(('value', 'driver'), [(True, 'systemd'), (False, 'cgroupfs'), (None, 'cgroupfs')])
-def test_containerd_runc_systemd_cgroup(version, value, driver):
-    assert runtime_cgroup_driver(set_systemd_cgroup(CONTAINERD[version], value), 'containerd') == driver
-
-
-def test_containerd_2_reads_the_cri_runtime_plugin_of_config_version_3():
-    text = CONTAINERD['2.1.9']
-    assert text.startswith('version = 3')
-    assert "[plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]" in text
-    # containerd 2.x still prints an io.containerd.grpc.v1.cri plugin, without the runtimes.
-    assert "[plugins.'io.containerd.grpc.v1.cri']" in text
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, True)) == 'systemd'
-
-
-@pytest.mark.parametrize('version', VERSION_2)
-def test_containerd_1_reads_the_grpc_cri_plugin_of_config_version_2(version):
-    text = CONTAINERD[version]
-    assert text.splitlines()[8] == 'version = 2'
-    assert '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]' in text
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, True)) == 'systemd'
-
-
-@pytest.mark.parametrize('version', sorted(CONTAINERD))
-def test_containerd_default_runtime_other_than_runc_decides(version):
-    # runc on systemd, the default runtime (nvidia) on cgroupfs: the pods run under nvidia.
-    text = with_runtime(set_systemd_cgroup(CONTAINERD[version], True), 'nvidia', default=True)
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, False, runtime='nvidia')) == 'cgroupfs'
-    # And the other way round.
-    text = with_runtime(set_systemd_cgroup(CONTAINERD[version], False), 'nvidia', default=True)
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, True, runtime='nvidia')) == 'systemd'
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, None, runtime='nvidia')) == 'cgroupfs'
-
-
-@pytest.mark.parametrize('version', sorted(CONTAINERD))
-def test_containerd_extra_runtime_that_is_not_the_default_does_not_decide(version):
-    text = with_runtime(set_systemd_cgroup(CONTAINERD[version], False), 'nvidia')
-    assert runtime_cgroup_driver(set_systemd_cgroup(text, True, runtime='nvidia')) == 'cgroupfs'
-
-
-def test_containerd_default_runtime_without_a_table_is_cgroupfs():
-    text = set_systemd_cgroup(CONTAINERD['1.7.24'], True).replace('default_runtime_name = "runc"',
-                                                                  'default_runtime_name = "kata"')
-    assert runtime_cgroup_driver(text) == 'cgroupfs'
-
-
-def test_containerd_without_a_cri_plugin_is_cgroupfs():
-    no_runtimes = 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  sandbox_image = "x"\n'
-    assert runtime_cgroup_driver(no_runtimes) == 'cgroupfs'
-    assert runtime_cgroup_driver('') == 'cgroupfs'
-
-
-@pytest.mark.parametrize(('runtime', 'command'), [('containerd', 'containerd config dump'), ('crio', 'crio config')])
-def test_unreadable_configuration_names_the_command(runtime, command):
-    with pytest.raises(KubernetesInputError) as error:
-        runtime_cgroup_driver('[plugins\nSystemdCgroup = = true\n', runtime)
-    message = str(error.value)
-    assert message.startswith(runtime + ': its effective configuration is not TOML')
-    assert 'run `{0}` on the node'.format(command) in message
-
-
-def test_unknown_runtime_is_an_input_error():
-    with pytest.raises(KubernetesInputError, match=r"runtime is 'docker'; expected containerd or crio"):
-        runtime_cgroup_driver(CONTAINERD['1.7.24'], 'docker')
-
-
-# runtime_cgroup_driver: CRI-O
-
-def set_cgroup_manager(text, value):
-    assert text.count('\n[crio.runtime]\n') == 1
-    return text.replace('\n[crio.runtime]\n', '\n[crio.runtime]\ncgroup_manager = "{0}"\n'.format(value))
-
-
-@pytest.mark.parametrize(('value', 'driver'), [('cgroupfs', 'cgroupfs'), ('systemd', 'systemd')])
-def test_crio_cgroup_manager(value, driver):
-    assert runtime_cgroup_driver(set_cgroup_manager(CRIO_CONF, value), 'crio') == driver
-
-
-def test_crio_without_cgroup_manager_is_systemd():
-    # CRI-O's default cgroup_manager is systemd (crio.conf(5)).
-    assert 'cgroup_manager' not in CRIO_CONF.replace('# ', '')
-    assert runtime_cgroup_driver(CRIO_CONF, 'crio') == 'systemd'
-
-
-def test_crio_reads_crio_not_containerd_keys():
-    # A containerd key in a CRI-O configuration means nothing to CRI-O.
-    text = set_cgroup_manager(CRIO_CONF, 'cgroupfs') + (
-        '\n[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\nSystemdCgroup = true\n')
-    assert runtime_cgroup_driver(text, 'crio') == 'cgroupfs'
 
 
 # nodes_not_ready
