@@ -17,6 +17,8 @@ VENV_BIN = Path(sys.executable).parent
 SAMPLE = REPO / "inventory" / "sample"
 # "# name: value" or "# name: value   # note": a toggle left at its default.
 TOGGLE = re.compile(r"^# ([a-z][a-z0-9_]*): (.*?)(?:\s{2,}#.*)?$")
+
+
 def _role_defaults():
     defaults = {}
     for path in REPO.glob("roles/*/defaults/main.yml"):
