@@ -125,13 +125,17 @@ def _decide_mode(runtime, version, node_mode, fleet_mode, host):
     return 'cdi', 'cdi mode, which it supports'
 
 
-def _decide_cgroup_driver(runtime, runtime_facts, installed_here, init_systemd):
-    """(driver, why): the runtime's own choice is kept; a runtime this run installs gets systemd on systemd.
+def _decide_cgroup_driver(runtime, runtime_facts, installed_here, init_systemd, requested=''):
+    """(driver, why): the runtime's own choice is kept; a runtime this run installs gets ``requested``
+    (container_runtime_cgroup_driver), else systemd where systemd is init.
 
     A node whose Python has no tomllib sends its runtime's configuration
     texts (``config_texts``) instead of a driver: they are parsed here, by the
     same rules gpu_facts applies on the node.
     """
+    if installed_here and requested:
+        return requested, '{0}, as container_runtime_cgroup_driver asks, for the containerd this run installs'.format(
+            requested)
     if installed_here:
         driver = 'systemd' if init_systemd else 'cgroupfs'
         why = ('systemd, as Kubernetes recommends where systemd is init, for the containerd this run installs'
@@ -200,7 +204,8 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
     ``mode`` (kubegpu_runtime_mode), ``containerd_version``
     (container_runtime_containerd_version), ``install`` (container_runtime_install:
     a node without a runtime gets the OS's containerd), ``installed_runtime``
-    (the runtime the install step installed in this run),
+    (the runtime the install step installed in this run), ``cgroup_driver``
+    (container_runtime_cgroup_driver: the driver of a containerd this run installs),
     ``stack`` (kubegpu_gpu_stack), ``manage_driver``, ``manage_runtime``.
 
     Raises DecisionError, naming the variable and the fix, for an unknown
@@ -270,8 +275,12 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
     else:
         mode, mode_why = None, 'no mode: no NVIDIA GPU on this node'
     installed_here = to_install or installed_now == runtime
+    requested_driver = _text(inputs.get('cgroup_driver'))
+    if requested_driver and requested_driver not in CGROUP_DRIVERS:
+        raise DecisionError('container_runtime_cgroup_driver is {0!r}; expected systemd, cgroupfs, or empty for '
+                            'systemd where systemd is init'.format(requested_driver))
     cgroup_driver, cgroup_why = _decide_cgroup_driver(
-        runtime, runtime_facts, installed_here, _bool(facts.get('init_systemd'), True))
+        runtime, runtime_facts, installed_here, _bool(facts.get('init_systemd'), True), requested_driver)
     record.update({
         'runtime': runtime,
         'runtime_version': version or None,

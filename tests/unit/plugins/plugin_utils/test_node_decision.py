@@ -533,3 +533,22 @@ def test_a_value_the_runtime_would_refuse_leaves_its_default_and_names_the_file_
 def test_containerds_dump_is_decided_with_its_imports_since_they_are_merged():
     text = 'imports = ["/etc/containerd/conf.d/99-nvidia.toml"]\n' + CONTAINERD_SCHEMA_2.format('true')
     assert decide_node(sent('containerd', '1.7.24', [('containerd config dump', text)]))['cgroup_driver'] == 'systemd'
+
+
+@pytest.mark.parametrize('driver', ['cgroupfs', 'systemd'])
+def test_the_cgroup_driver_asked_for_is_the_one_of_a_containerd_this_run_installs_whatever_init_is(driver):
+    for init_systemd in (True, False):
+        record = decide_node(facts(init_systemd=init_systemd), {'cgroup_driver': driver})
+        assert (record['runtime_install'], record['cgroup_driver']) == (True, driver)
+        assert 'container_runtime_cgroup_driver' in record['reasons'][2]
+
+
+def test_the_cgroup_driver_asked_for_leaves_a_runtime_that_was_there_as_its_owner_set_it():
+    record = decide_node(facts(containerd='1.7.24', cgroup_drivers={'containerd': 'systemd'}),
+                         {'cgroup_driver': 'cgroupfs'})
+    assert record['cgroup_driver'] == 'systemd'
+
+
+def test_an_unknown_cgroup_driver_is_refused_naming_the_variable():
+    with pytest.raises(DecisionError, match=r"^container_runtime_cgroup_driver is 'cgroupsv2'"):
+        decide_node(facts(), {'cgroup_driver': 'cgroupsv2'})
