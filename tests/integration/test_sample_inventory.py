@@ -65,7 +65,7 @@ def test_the_inputs_role_declares_every_default_it_sets_with_the_same_value():
     defaults = yaml.safe_load((role / "defaults" / "main.yml").read_text())
     options = yaml.safe_load((role / "meta" / "argument_specs.yml").read_text())["argument_specs"]["main"]["options"]
     assert set(defaults) == set(options)
-    assert all(name.startswith("kubegpu_") for name in defaults)
+    assert all(name.startswith(("kubegpu_", "inputs_")) for name in defaults)
     for name, spec in options.items():
         assert spec.get("default") == defaults[name], name
     # No other role sets a default for a collection-wide input: there is one home.
