@@ -7,6 +7,8 @@
 # the air-gapped bundle of tests/integration/kubernetes/bundle.sh: binaries
 # from ../shared/bin, control-plane images built from them, etcd from
 # Debian). Steps (default: all, in this order):
+#   plan       the stage in --check --diff on fresh nodes, the control-plane host without a
+#              container runtime: it plans containerd's install and the cluster, and fails nowhere
 #   build      containerd installed on the bare control-plane host, kubeadm init there,
 #              join of the worker, bridge CNI
 #   rerun      the same playbook again, then in --check --diff: neither changes anything
@@ -117,10 +119,23 @@ sandbox_is() {
 # The control-plane host starts bare, as a cloud image without a container
 # runtime: the kubernetes stage installs Debian's containerd there (from the
 # Debian mirror) and starts it. The worker keeps the image's containerd.
-build() {
+fresh_nodes() {
   start_nodes &&
     podman exec kubegpu-k8s-cp apt-get purge -y -qq containerd >/dev/null &&
-    playbook prepare.log "$here/prepare.yml" &&
+    playbook prepare.log "$here/prepare.yml"
+}
+# --check --diff before anything exists: the decision knows containerd is to be
+# installed on the control-plane host (its cgroup driver, its socket), so the
+# stage plans instead of failing on a runtime that is not there yet.
+plan() {
+  fresh_nodes &&
+    playbook plan.log playbooks/kubernetes.yml --check --diff &&
+    says plan.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
+    { if podman exec kubegpu-k8s-cp test -e /usr/bin/containerd; then
+        echo "kubernetes tests: --check installed containerd" >&2; return 1; fi; }
+}
+build() {
+  fresh_nodes &&
     playbook build.log playbooks/kubernetes.yml &&
     sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
@@ -187,7 +202,7 @@ teardown() {
     playbook assert-teardown.log "$here/assert-teardown.yml"
 }
 
-steps=(build rerun assert device_plugin validate operator failure teardown)
+steps=(plan build rerun assert device_plugin validate operator failure teardown)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()
