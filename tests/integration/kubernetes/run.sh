@@ -38,7 +38,8 @@ KUBEGPU_SHARED_BIN=$(cd "$shared_bin" 2>/dev/null && pwd) ||
 export KUBEGPU_SHARED_BIN
 export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local
 
-node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps)
+# python3-apt: what cloud images ship, and what apt's --check needs (the plan step).
+node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps python3-apt)
 image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kubernetes tests: no node image" >&2; exit 1; }
 kubernetes_bundle=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
 nvidia_images=$("$here/nvidia-images.sh") || { echo "kubernetes tests: could not build the NVIDIA images" >&2; exit 1; }
