@@ -113,8 +113,11 @@ unchanged() {  # unchanged LOG: every host's recap says changed=0
 
 # sandbox_is NODE: containerd there runs with kubeadm's pause image as its
 # sandbox image (the role set it: prepare.yml leaves containerd's default).
+# (The dump is read whole first: `grep -q` leaves at its first match, and under
+# pipefail the dump's SIGPIPE would fail a pipeline whose grep had matched.)
 sandbox_is() {
-  podman exec "$1" containerd config dump 2>/dev/null | grep -qF "sandbox_image = \"$pause_image\"" ||
+  local dump
+  dump=$(podman exec "$1" containerd config dump 2>/dev/null) && grep -qF "sandbox_image = \"$pause_image\"" <<<"$dump" ||
     { echo "kubernetes tests: containerd on $1 does not use $pause_image as its sandbox image" >&2; return 1; }
 }
 # The control-plane host starts bare, as a cloud image without a container
@@ -148,7 +151,7 @@ rerun() {
 }
 assert() { playbook assert.log "$here/assert-cluster.yml"; }
 says() {  # says LOG PATTERN: the log, its lines joined, says PATTERN (an extended regular expression)
-  tr '\n' ' ' <"$KUBEGPU_K8S_WORK/$1" | grep -qE "$2" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
+  grep -qE "$2" <<<"$(tr '\n' ' ' <"$KUBEGPU_K8S_WORK/$1")" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
 }
 fails_with() {  # fails_with LOG PATTERN: the run failed, and said PATTERN
   grep -qE "$2" "$KUBEGPU_K8S_WORK/$1" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
