@@ -117,7 +117,8 @@ unchanged() {  # unchanged LOG: every host's recap says changed=0
 # pipefail the dump's SIGPIPE would fail a pipeline whose grep had matched.)
 sandbox_is() {
   local dump
-  dump=$(podman exec "$1" containerd config dump 2>/dev/null) && grep -qF "sandbox_image = \"$pause_image\"" <<<"$dump" ||
+  dump=$(podman exec "$1" containerd config dump 2>/dev/null)
+  grep -qF "sandbox_image = \"$pause_image\"" <<<"$dump" ||
     { echo "kubernetes tests: containerd on $1 does not use $pause_image as its sandbox image" >&2; return 1; }
 }
 # The control-plane host starts bare, as a cloud image without a container
