@@ -169,6 +169,21 @@ def test_the_fix_the_refusal_names_gets_the_node_stage_past_the_decision(env, tm
     assert all(stats['changed'] == 0 for stats in run['stats'].values())
 
 
+def test_the_toolkit_step_reads_the_decision_with_no_mode_of_its_own(env, tmp_path, both_runtimes_root):
+    # container_toolkit_mode left empty (its default): the role takes the node's mode from the record. Pure CDI
+    # (no hooks) needs no toolkit, so --check installs and plans nothing on this machine.
+    hosts = inventory(tmp_path, preflight_root=str(both_runtimes_root), container_runtime_name='crio',
+                      container_toolkit_cdi_hooks=False)
+    code, run = playbook(env, hosts, REPO / 'playbooks' / 'nodes.yml', '--check', '--tags', 'container_toolkit')
+    failed = [(task, result['msg']) for dummy, task, dummy, result in results(run) if result.get('failed')]
+    assert (code, failed) == (0, []), failed
+    decided = [result['ansible_facts'] for dummy, task, host, result in results(run)
+               if task.endswith('Decide whether this node needs the toolkit') and host == 'gpu-node']
+    assert decided and decided[-1]['container_toolkit_selected_mode'] == 'cdi'
+    assert decided[-1]['container_toolkit_needed'] is False
+    assert all(stats['changed'] == 0 for stats in run['stats'].values())
+
+
 @pytest.mark.parametrize(('extra', 'expected'), [
     ('kubegpu_gpu_stack=gpu_operaor',
      'value of kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, got: gpu_operaor'),
