@@ -2,7 +2,7 @@
 # Prepare this checkout to run and test the collection. Idempotent: a second
 # run only checks that the pinned requirements are installed.
 #   scripts/setup.sh          controller venv (.venv) for ansible-playbook
-#   scripts/setup.sh test     also the test tools and an ansible-core 2.16 venv
+#   scripts/setup.sh test     also the test tools, and the oldest supported `ansible` (10, core 2.17) in .venv-oldest
 set -euo pipefail
 cd "$(dirname "$0")/.."
 top=$PWD
@@ -24,6 +24,7 @@ make_venv() {  # make_venv DIR REQUIREMENTS
   local dir=$1 req=$2 stamp
   stamp="$dir/.requirements.$(sha256sum "$req" requirements/run.txt | sha256sum | cut -c1-16)"
   [ -f "$stamp" ] && return 0
+  echo "setup: installing $req into $dir with pip (only when the requirements change; the first time takes about 1 to 2 minutes)"
   [ -x "$dir/bin/python" ] || "$python" -m venv "$dir"
   # (This machine's pip configuration names local indexes that may be absent: drop those warnings.)
   { "$dir/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip &&
@@ -40,7 +41,7 @@ mkdir -p .venv/collections/ansible_collections/kubegpu
 ln -sfn ../../../.. .venv/collections/ansible_collections/kubegpu/nvidia
 
 if [ "$want" = test ]; then
-  make_venv .venv-2.16 requirements/ansible-core-2.16.txt
+  make_venv .venv-oldest requirements/ansible-oldest.txt
   # ansible-test --venv fetches pip's bootstrap from the internet; use a local stand-in.
   scripts/ansible-test-offline-bootstrap.sh >/dev/null
 fi

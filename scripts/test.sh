@@ -2,6 +2,7 @@
 # Every check of the project, as CI runs it (`make test`). Each step runs even
 # when an earlier one failed; the run fails when any step failed.
 #   scripts/test.sh [STEP...]   run only the named steps (see `steps` below; a+b runs a and b at once)
+#   make test STEP=unit         the same through make (STEP='lint unit' for several)
 set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 top=$PWD
@@ -23,8 +24,8 @@ integration() {
 }
 sanity_219() { scripts/ansible-test.sh .venv sanity; }
 units_219() { scripts/ansible-test.sh .venv units; }
-sanity_216() { scripts/ansible-test.sh .venv-2.16 sanity; }
-units_216() { scripts/ansible-test.sh .venv-2.16 units; }
+sanity_oldest() { scripts/ansible-test.sh .venv-oldest sanity; }
+units_oldest() { scripts/ansible-test.sh .venv-oldest units; }
 provision() { tests/integration/provision/run.sh; }
 cluster() { tests/integration/cluster/run.sh; }
 container_runtime() { tests/integration/container_runtime/run.sh; }
@@ -39,6 +40,10 @@ kubernetes() {
   tests/gpu/rehearse.sh || rc=1
   return "$rc"
 }
+# The execution environment of execution-environment.yml: ansible-builder create, a podman
+# build from a local Debian base (cached by a hash of its inputs), and
+# `kubegpu.nvidia.site --check` inside it (tests/integration/ee/run.sh).
+ee() { tests/integration/ee/run.sh; }
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores;
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
 driver() {
@@ -49,8 +54,18 @@ driver() {
 # Steps joined with + run at the same time (their logs follow, one after the
 # other, when all have finished): the DKMS build keeps both cores busy while
 # the cluster test mostly waits on kubeadm, kubelet and the API server.
-steps=(lint unit integration sanity_219 units_219 sanity_216 units_216 provision+crio_runtime cluster driver+kubernetes container_runtime)
-[ $# -gt 0 ] && steps=("$@")
+steps=(lint unit integration sanity_219 units_219 sanity_oldest units_oldest provision+crio_runtime cluster+ee driver+kubernetes container_runtime)
+all=" ${steps[*]//+/ } "
+if [ $# -gt 0 ]; then
+  steps=("$@")
+  for group in "${steps[@]}"; do
+    IFS=+ read -r -a members <<<"$group"
+    for step in "${members[@]}"; do
+      [[ $all == *" $step "* ]] ||
+        { echo "test.sh: no step '$step'; the steps are:${all% }" >&2; exit 2; }
+    done
+  done
+fi
 failed=()
 summary=()
 logs=$(mktemp -d "${TMPDIR:-/tmp}/kubegpu-test.XXXXXX")

@@ -53,10 +53,12 @@ attributes:
     support: full
     platforms: posix
 notes:
-  - "One flow for every runtime: the task takes a lock on the node (a directory under C(/run/lock), else
-    C(/var/lock) or C(/tmp)) for its read-modify-write, so a second task on the same files waits and then
-    works on the first one's result; before writing it reads the files again and fails, writing nothing, if
-    anything changed them meanwhile."
+  - "One flow for every runtime: the task takes a lock on the node for its read-modify-write, so a second task
+    on the same files waits (up to 120 s) and then works on the first one's result; before writing it reads the
+    files again and fails, writing nothing, if anything changed them meanwhile. The lock is an C(flock) on a
+    file in C(/run/kubegpu) (root's, mode C(0700)), so it needs root (become) and no other user can take or
+    block it; it is held by a small process on the node that ends when the task ends, and at the latest
+    900 s after it took the lock (a run killed on the controller)."
   - Every candidate is validated before the first file is written; if a later write fails (read-only
     directory, full disk), the files already written are put back as they were.
   - Everything is read from the node in one module run and computed on the controller (the controller needs

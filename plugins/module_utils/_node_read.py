@@ -16,6 +16,15 @@ __metaclass__ = type
 import os
 import stat
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (
+    FileRefused,
+    file_type,
+    read_regular_file,
+)
+
+# The most entries list_files walks: a drop-in directory holds a handful.
+MAX_LISTED = 4096
+
 
 class NodeReadError(Exception):
     """A file the task cannot use as it is; the message names it and says what to do."""
@@ -47,15 +56,23 @@ def read_text_file(path, what, links=False):
         except OSError as exc:
             raise NodeReadError("%s: cannot stat it: %s" % (path, exc.strerror or exc)) from exc
     if not stat.S_ISREG(info.st_mode):
-        raise NodeReadError("%s: is not a regular file. Pass the path of %s" % (path, what))
-    try:
-        with open(path, "rb") as handle:
-            data = handle.read()
-    except OSError as exc:
         raise NodeReadError(
-            "%s: cannot be read (%s). Run the task with become, or fix the file's permissions"
-            % (path, exc.strerror or exc)
-        ) from exc
+            "%s: is not a regular file (it is %s). Pass the path of %s" % (path, file_type(info.st_mode), what)
+        )
+    message = None
+    try:
+        data = read_regular_file(path, follow=links)
+    except FileRefused as exc:  # too large, or replaced since the stat (a FIFO now, say)
+        message = "%s: %s. Pass the path of %s" % (path, exc, what)
+    except OSError as exc:
+        message = "%s: cannot be read (%s). Run the task with become, or fix the file's permissions" % (
+            path,
+            exc.strerror or exc,
+        )
+    if message is not None:
+        raise NodeReadError(message)
+    if data is None:
+        return None  # removed since the stat
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -70,19 +87,49 @@ def _link_target(path):
         return "?"
 
 
-def list_files(directory):
-    """Paths of the non-directory entries below directory, links followed, sorted; None when it does not exist."""
+def list_files(directory, limit=MAX_LISTED):
+    """Paths of the non-directory entries below directory, sorted; None when it does not exist.
+
+    Walks as CRI-O walks its drop-in directory (Go's filepath.Walk): real
+    subdirectories are entered, a link to a file is listed (and read through),
+    a link to a directory is not entered. CRI-O refuses such a link, and the
+    directory itself being a link, with "read <path>: is a directory", so they
+    are refused here, with that reason, before anything is written: a link loop
+    or a link to / cannot make the walk endless. Past ``limit`` entries the walk
+    stops with an error.
+    """
     try:
-        info = os.stat(directory)
+        info = os.lstat(directory)
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise NodeReadError("%s: cannot stat it: %s" % (directory, exc.strerror or exc)) from exc
+    if stat.S_ISLNK(info.st_mode) and os.path.isdir(directory):
+        raise NodeReadError(
+            "%s: is a symbolic link to a directory (%s); CRI-O does not read a drop-in directory through a link "
+            "(it fails with 'read %s: is a directory'). Make it a directory"
+            % (directory, _link_target(directory), directory)
+        )
     if not stat.S_ISDIR(info.st_mode):
         raise NodeReadError("%s: is not a directory" % directory)
     errors = []
     found = []
-    for top, dirs, files in os.walk(directory, followlinks=True, onerror=errors.append):
+    seen = 0
+    for top, dirs, files in os.walk(directory, followlinks=False, onerror=errors.append):
+        seen += len(dirs) + len(files)
+        if seen > limit:
+            raise NodeReadError(
+                "%s: holds more than %d entries; CRI-O reads every file below it, and a drop-in directory has a "
+                "handful. Move what is not CRI-O configuration out of it" % (directory, limit)
+            )
+        for name in dirs:
+            path = os.path.join(top, name)
+            if os.path.islink(path):
+                raise NodeReadError(
+                    "%s: is a symbolic link to a directory (%s), below %s; CRI-O fails on it ('read %s: is a "
+                    "directory'). Remove the link, or put the files it points to there"
+                    % (path, _link_target(path), directory, path)
+                )
         dirs.sort()
         found.extend(os.path.join(top, name) for name in files)
     if errors:

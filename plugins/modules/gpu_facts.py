@@ -60,6 +60,7 @@ options:
       - Seconds each command the module runs (C(nvidia-smi), C(ldconfig -p), C(containerd --version),
         C(containerd config dump)) may take before it is stopped and reported as failed. A GPU that fell off
         the bus can make C(nvidia-smi) hang; the rest of the facts are still returned.
+      - At least C(1): C(0) or less is refused, since a hanging command would then hold the task for ever.
       - Needs C(timeout) from coreutils on the node; without it commands run unbounded.
     type: int
     default: 60
@@ -756,7 +757,11 @@ ansible_facts:
               type: str
               sample: Enroll a Machine Owner Key (mokutil --import <key.der>) ...
         read_errors:
-          description: Files that exist but could not be read or understood; the other facts are still valid.
+          description:
+            - Files that exist but could not be read or understood; the other facts are still valid.
+            - At most 100 are listed; past that, one more entry says how many more there were. A directory with
+              more entries than the module reads (a hostile root with a million PCI devices, say) is one entry
+              naming the directory and the bound.
           returned: always
           type: list
           elements: dict
@@ -777,6 +782,7 @@ from ansible.module_utils.basic import AnsibleModule  # noqa: E402
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.collect import (  # noqa: E402
     GatherError,
+    check_command_timeout,
     gather_facts,
 )
 
@@ -796,12 +802,13 @@ def main():
     limit = module.params["command_timeout"]
 
     def run_command(argv):
-        if timeout and limit > 0:
+        if timeout:
             # rc 124: the command did not finish within the limit (coreutils timeout).
             argv = [timeout, "--kill-after=5", str(limit)] + list(argv)
         return module.run_command(argv, environ_update={"LC_ALL": "C"}, handle_exceptions=False)
 
     try:
+        check_command_timeout(limit)
         facts = gather_facts(
             root=module.params["root"],
             run_command=run_command,

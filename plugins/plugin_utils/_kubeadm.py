@@ -249,3 +249,34 @@ def classify(result, command='init'):
     return verdict('unknown', line,
                    'Read the details; run the command again on the host with --v=5 for kubeadm\'s stack trace.',
                    [line])
+
+
+# kubeadm reads --ttl as a Go duration (time.ParseDuration): 15m, 1h30m, 90s.
+_DURATION = re.compile(r'^(?:\d+(?:\.\d+)?(?:h|m|s|ms|us|\u00b5s|ns))+$')
+_DURATION_PART = re.compile(r'(\d+(?:\.\d+)?)(h|ms|m|s|us|\u00b5s|ns)')
+_UNIT_SECONDS = {'h': 3600, 'm': 60, 's': 1, 'ms': 1e-3, 'us': 1e-6, '\u00b5s': 1e-6, 'ns': 1e-9}
+TOKEN_TTL_MIN = 60
+TOKEN_TTL_MAX = 24 * 3600
+
+
+def token_ttl(value, variable='kubernetes_join_token_ttl'):
+    """Return ``{seconds, problem}`` for a bootstrap token's TTL; ``problem`` is empty when it is usable.
+
+    A join token must expire (kubeadm reads 0 as "never"), and live long
+    enough for the joins: from 1 minute to 24 hours.
+    """
+    text = str(value if value is not None else '').strip()
+    if (text.isdigit() and int(text) == 0) or text in ('0s', '0m', '0h'):
+        return {'seconds': 0, 'problem': (
+            '{0} is {1!r}: kubeadm makes a token with TTL 0 that never expires, so anyone who reads it can join '
+            'nodes for ever. Give a duration from 1m to 24h, e.g. 15m.').format(variable, text)}
+    if not _DURATION.match(text):
+        return {'seconds': None, 'problem': (
+            '{0} is {1!r}, not a duration: write it as kubeadm --ttl takes it, a number and a unit (h, m, s), '
+            'e.g. 15m or 1h30m, from 1m to 24h.').format(variable, text)}
+    seconds = sum(float(number) * _UNIT_SECONDS[unit] for number, unit in _DURATION_PART.findall(text))
+    if not TOKEN_TTL_MIN <= seconds <= TOKEN_TTL_MAX:
+        return {'seconds': seconds, 'problem': (
+            '{0} is {1!r} ({2:g} s): a join token must live from 1m (time for the joins) to 24h (a leaked token '
+            'stops working the same day). Give a duration in that range, e.g. 15m.').format(variable, text, seconds)}
+    return {'seconds': seconds, 'problem': ''}

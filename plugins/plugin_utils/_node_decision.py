@@ -34,14 +34,22 @@ from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import (
     format_version,
     parse_version,
 )
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _dra
 
-MODES = ('cdi', 'runtime')
-STACKS = ('device_plugin', 'gpu_operator')
+MODES = ('cdi', 'runtime', 'cdi_handler')
+STACKS = ('device_plugin', 'gpu_operator', 'dra')
 CGROUP_DRIVERS = ('systemd', 'cgroupfs')
 # What each mode turns on: CDI in the runtime's CRI, and the `nvidia` runtime
 # handler (nvidia-container-runtime). The record carries both flags, so a mode
-# that needs both (the GPU Operator's components next to CDI) is one more row.
-MODE_FEATURES = {'cdi': {'cdi': True, 'handler': False}, 'runtime': {'cdi': False, 'handler': True}}
+# that needs both (the GPU Operator's components next to CDI) is one more row:
+# cdi_handler, CDI on and the `nvidia` handler beside it.
+MODE_FEATURES = {'cdi': {'cdi': True, 'handler': False}, 'runtime': {'cdi': False, 'handler': True},
+                 'cdi_handler': {'cdi': True, 'handler': True}}
+
+
+# What serves the GPU nodes of each stack, as the refusals name it.
+_SERVED_BY = {'device_plugin': 'device plugin DaemonSet', 'gpu_operator': 'GPU Operator',
+              'dra': 'DRA driver (one nvidiaDriverRoot)'}
 
 
 class DecisionError(ValueError):
@@ -103,17 +111,17 @@ def _decide_mode(runtime, version, node_mode, fleet_mode, host):
     for variable, value in requests:
         if value and value not in MODES:
             raise DecisionError(
-                '{0} is {1!r}; expected cdi, runtime, or empty to decide from the node\'s container '
+                '{0} is {1!r}; expected cdi, runtime, cdi_handler, or empty to decide from the node\'s container '
                 'runtime'.format(variable, value))
     for variable, value in requests:
         if not value:
             continue
         parsed = parse_version(version) if runtime == 'containerd' else None
-        if value == 'cdi' and parsed is not None and parsed[:2] < CONTAINERD_CDI_SINCE:
+        if MODE_FEATURES[value]['cdi'] and parsed is not None and parsed[:2] < CONTAINERD_CDI_SINCE:
             raise DecisionError(
-                '{0} is cdi, but containerd {1}{2} has no CDI support (it came with containerd 1.7): upgrade '
+                '{0} is {3}, but containerd {1}{2} has no CDI support (it came with containerd 1.7): upgrade '
                 'containerd, or set {0}: runtime (nvidia-container-runtime as the handler)'.format(
-                    variable, version, _on(host)))
+                    variable, version, _on(host), value))
         return value, '{0} mode, as {1} asks'.format(value, variable)
     if runtime == 'containerd':
         parsed = parse_version(version)
@@ -296,6 +304,10 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
     })
     record.update(MODE_FEATURES.get(mode, {'cdi': False, 'handler': False}))
     record['reason'] = '{0}: {1}'.format(record['reasons'][0], record['reasons'][1])
+    if stack == 'dra':
+        refusal = _dra.driver_refusal(record)
+        if refusal:
+            raise DecisionError(refusal)
     return record
 
 
@@ -319,6 +331,10 @@ def cluster_plan(records, stack='device_plugin', mode=''):
                 'host {0} has no decision record (kubegpu_node): run the decide step of the kubegpu.nvidia.preflight '
                 'role on it in the same run (playbooks/nodes.yml does)'.format(host))
         if record.get('gpu_count'):
+            # The node stage may have installed the driver since the node's decision: checked again here.
+            refusal = _dra.driver_refusal(record) if stack == 'dra' else None
+            if refusal:
+                raise DecisionError(refusal)
             nodes.append(record)
     for key, fix in (('mode', 'set kubegpu_runtime_mode for every GPU node, and no container_runtime_mode of a '
                               'node\'s own that differs'),
@@ -333,13 +349,14 @@ def cluster_plan(records, stack='device_plugin', mode=''):
             raise DecisionError('The GPU nodes differ in {0} ({1}), but one {2} serves them all: {3}'.format(
                 key.replace('_', ' '),
                 '; '.join('{0}: {1}'.format(value, ', '.join(hosts)) for value, hosts in seen.items()),
-                'GPU Operator' if stack == 'gpu_operator' else 'device plugin DaemonSet', fix))
+                _SERVED_BY[stack], fix))
     if nodes:
         chosen = nodes[0]['mode']
     else:
         chosen = _text(mode) or 'cdi'
         if chosen not in MODES:
-            raise DecisionError('kubegpu_runtime_mode is {0!r}; expected cdi, runtime, or empty'.format(chosen))
+            raise DecisionError(
+                'kubegpu_runtime_mode is {0!r}; expected cdi, runtime, cdi_handler, or empty'.format(chosen))
     plan = {
         'stack': stack,
         'mode': chosen,

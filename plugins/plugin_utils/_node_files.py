@@ -12,6 +12,8 @@ Python's standard library.
 from __future__ import annotations
 
 import hashlib
+import json
+import pathlib
 import posixpath
 import shlex
 import time
@@ -20,6 +22,7 @@ from ansible.errors import AnsibleError
 from ansible.module_utils.common.text.converters import to_text
 from ansible.plugins.action import ActionBase
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils import _node_lock
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._toml_edit import TOMLKIT_IMPORT_ERROR, RuntimeConfigError
 
 NEW_FILE_MODE = "0644"
@@ -52,11 +55,7 @@ class NodeFiles(ActionBase):  # pylint: disable=abstract-method
         """Write text to path with copy (atomic); returns copy's backup_file. `validate`: copy's validate command."""
         directory = posixpath.dirname(path)
         if before is None and directory:
-            made = self._module(
-                "ansible.legacy.file", {"path": directory, "state": "directory", "mode": NEW_DIR_MODE}, task_vars
-            )
-            if made.get("failed"):
-                raise AnsibleError(f"{directory}: cannot create the directory for {path}: {made.get('msg')}")
+            self._ensure_directory(directory, NEW_DIR_MODE, f"the directory for {path}", task_vars)
         tmpdir = self._connection._shell.tmpdir
         source = self._connection._shell.join_path(tmpdir, posixpath.basename(path) or "config.toml")
         self._transfer_data(source, text)
@@ -78,6 +77,18 @@ class NodeFiles(ActionBase):  # pylint: disable=abstract-method
             raise AnsibleError(f"{path}: not written ({cause}), the file on the node is unchanged. Fix: {fix}")
         return res.get("backup_file")
 
+    def _ensure_directory(self, directory, mode, what, task_vars):
+        """Create directory (and missing parents) with mode; an existing one is left exactly as it is.
+
+        ansible.builtin.file with a mode would also chmod a directory that exists: a drop-in
+        directory its owner keeps at 0700 would become world-readable.
+        """
+        if self._low_level_execute_command("test -d " + shlex.quote(directory))["rc"] == 0:
+            return
+        made = self._module("ansible.legacy.file", {"path": directory, "state": "directory", "mode": mode}, task_vars)
+        if made.get("failed"):
+            raise AnsibleError(f"{directory}: cannot create {what}: {made.get('msg')}")
+
     def _remove(self, path, task_vars):
         res = self._module("ansible.legacy.file", {"path": path, "state": "absent"}, task_vars)
         if res.get("failed"):
@@ -89,15 +100,24 @@ class NodeFiles(ActionBase):  # pylint: disable=abstract-method
 
 #: How long a second task on the same files waits for the first one's lock.
 LOCK_WAIT_S = 120
-LOCK_POLL_S = 0.5
-# mkdir is atomic: the first task to create the directory holds the lock. /run/lock is emptied at boot.
-LOCK_SCRIPT = (
-    'for d in /run/lock /var/lock /tmp; do [ -d "$d" ] && [ -w "$d" ] || continue; '
-    'if mkdir "$d/{name}" 2>/dev/null; then echo "$d/{name}"; exit 0; fi; '
-    'if [ -d "$d/{name}" ]; then echo "$d/{name}"; exit 75; fi; done; exit 1'
-)
-LOCK_BUSY = 75
+#: The longest a lock is held: a run killed on the controller leaves its holder on the node until then.
+LOCK_LEASE_S = 900
+# The node side of the lock (module_utils/_node_lock.py), run with the node's Python.
+LOCK_SOURCE = pathlib.Path(_node_lock.__file__).read_text(encoding="utf-8")
+# Python on the node: the task's interpreter where the inventory names one, else the usual places.
+NODE_PYTHONS = ("python3", "/usr/bin/python3", "/usr/libexec/platform-python")
 BACKUP_DIR_MODE = "0700"
+# A backup is always a new file: copied to a fresh temporary name, then hard-linked to its
+# own name (link(2) never replaces nor writes through an existing name, a planted link say);
+# a name that is taken gets the next number. Prints the name used.
+BACKUP_SCRIPT = (
+    "src={src}; base={dst}; tmp=$(mktemp -- \"$base.XXXXXX\") || exit 1; "
+    'trap \'rm -f -- "$tmp"\' EXIT; cp -p -- "$src" "$tmp" || exit $?; n=1; dst=$base; '
+    'until ln -T -- "$tmp" "$dst" 2>/dev/null; do '
+    '[ -e "$dst" ] || [ -L "$dst" ] || {{ ln -T -- "$tmp" "$dst"; exit $?; }}; n=$((n + 1)); '
+    '[ "$n" -le 20 ] || {{ echo "$base: File exists (and 19 numbered names after it)" >&2; exit 1; }}; '
+    'dst="${{base%~}}.$n~"; done; echo "$dst"'
+)
 
 _CAUSES = (
     ("No space left on device", "the file system is full", "free space on the file system that holds {path}"),
@@ -106,6 +126,7 @@ _CAUSES = (
     ("Errno 30", "the file system is read-only", "remount it read-write, or manage the file elsewhere"),
     ("Permission denied", "permission denied", "run the task with become, or fix the directory's permissions"),
     ("Errno 13", "permission denied", "run the task with become, or fix the directory's permissions"),
+    ("File exists", "a file of that name is already there", "move {path} away"),
     (
         " not writable",
         "its directory is not writable (a read-only file system?)",
@@ -297,49 +318,78 @@ class RuntimeConfigAction(NodeFiles):  # pylint: disable=abstract-method
 
     # ------------------------------------------------------------------ node I/O
     def _lock(self, path, task_vars):
-        """Hold the node-wide lock named after `path` (a directory made with mkdir); returns its path."""
-        del task_vars
-        name = "kubegpu.nvidia-" + hashlib.sha256(path.encode()).hexdigest()[:16] + ".lock"
-        deadline = time.monotonic() + LOCK_WAIT_S
-        while True:
-            res = self._low_level_execute_command(LOCK_SCRIPT.format(name=name))
-            where = to_text(res.get("stdout", "")).strip()
-            if res["rc"] == 0:
-                return where
-            if res["rc"] != LOCK_BUSY:
-                raise NodeFileError(
-                    f"{path}: cannot take the lock for changing it (no writable /run/lock, /var/lock or /tmp on "
-                    f"the node): {to_text(res.get('stderr', '')).strip()}. Run the task with become"
-                )
-            if time.monotonic() > deadline:
-                raise NodeFileError(
-                    f"{path}: another task has been changing it for over {LOCK_WAIT_S} s (it holds the lock "
-                    f"{where}); nothing was written. Run this task again when that one is done, or remove "
-                    f"{where} if no task is running"
-                )
-            time.sleep(LOCK_POLL_S)
+        """Hold the node-wide lock named after `path` (module_utils._node_lock); returns what _unlock needs."""
+        name = "runtime-config-" + hashlib.sha256(path.encode()).hexdigest()[:16] + ".lock"
+        res = self._run_lock_script(task_vars, "take", name, LOCK_WAIT_S, LOCK_LEASE_S)
+        said = _last_json(res)
+        if res["rc"] == 0 and "pid" in said:
+            return name, said["pid"], task_vars
+        if res["rc"] == _node_lock.BUSY:
+            holder = said.get("holder") or {}
+            since = holder.get("since")
+            held = f", for {int(time.time() - since)} s" if isinstance(since, (int, float)) else ""
+            raise NodeFileError(
+                f"{path}: another task has been changing it for over {LOCK_WAIT_S} s (process "
+                f"{holder.get('pid', '?')} on the node holds the lock {said.get('path')}{held}); nothing was "
+                f"written. Run this task again when that one is done; a holder left by a killed run ends itself "
+                f"{LOCK_LEASE_S} s after it took the lock"
+            )
+        reason = said.get("msg") or to_text(res.get("stderr", "")).strip() or f"exit status {res['rc']}"
+        raise NodeFileError(f"{path}: cannot take the lock for changing it: {reason}")
 
-    def _unlock(self, where):
-        self._low_level_execute_command("rmdir " + shlex.quote(where))
+    def _unlock(self, lock):
+        name, pid, task_vars = lock
+        self._run_lock_script(task_vars, "release", name, pid)
+
+    def _run_lock_script(self, task_vars, *args):
+        pythons = [p for p in (self._node_python(task_vars), *NODE_PYTHONS) if p]
+        quoted = " ".join(shlex.quote(str(a)) for a in args)
+        script = (
+            f"for py in {' '.join(shlex.quote(p) for p in pythons)}; do "
+            f'command -v "$py" >/dev/null 2>&1 && exec "$py" -c {shlex.quote(LOCK_SOURCE)} {quoted}; done; '
+            "echo 'no Python found on the node (tried: " + ", ".join(pythons) + ")' >&2; exit 127"
+        )
+        return self._low_level_execute_command(script)
+
+    def _node_python(self, task_vars):
+        """The interpreter the task's modules use on this node, where the inventory or discovery named it."""
+        for given in (
+            task_vars.get("ansible_python_interpreter"),
+            (task_vars.get("ansible_facts") or {}).get("discovered_interpreter_python"),
+        ):
+            try:
+                value = self._templar.template(given) if isinstance(given, str) else given
+            except Exception:  # pylint: disable=broad-exception-caught
+                continue  # an inventory value that does not template: the usual places remain
+            if isinstance(value, str) and value.startswith("/"):
+                return value
+        return None
 
     def _backup(self, path, backup_dir, task_vars):
-        """Copy path to a timestamped backup (in backup_dir, else next to it); a partial copy is removed."""
+        """Copy path to a new timestamped backup (in backup_dir, else next to it); a partial copy is removed."""
         stamp = time.strftime("%Y-%m-%d@%H:%M:%S")
         if backup_dir:
-            made = self._module(
-                "ansible.legacy.file", {"path": backup_dir, "state": "directory", "mode": BACKUP_DIR_MODE}, task_vars
-            )
-            if made.get("failed"):
-                raise AnsibleError(f"{backup_dir}: cannot create the backup directory: {made.get('msg')}")
+            self._ensure_directory(backup_dir, BACKUP_DIR_MODE, "the backup directory", task_vars)
             dest = posixpath.join(backup_dir, f"{posixpath.basename(path)}.{stamp}~")
         else:
             dest = f"{path}.{stamp}~"
-        # cp, not copy with remote_src: copy leaves its temporary file behind when the disk is full.
-        src, dst = shlex.quote(path), shlex.quote(dest)
-        res = self._low_level_execute_command(f"cp -p -- {src} {dst} || {{ rc=$?; rm -f -- {dst}; exit $rc; }}")
+        # cp and ln, not copy with remote_src: copy leaves its temporary file behind when the disk is
+        # full, and writes through a link planted at the backup's name.
+        res = self._low_level_execute_command(BACKUP_SCRIPT.format(src=shlex.quote(path), dst=shlex.quote(dest)))
         if res["rc"] != 0:
             cause, fix = _cause(dest, {"stderr": to_text(res.get("stderr", "")), "msg": to_text(res.get("stdout", ""))})
             raise AnsibleError(
                 f"{path}: not changed, its backup to {dest} failed ({cause}; the partial backup is removed). Fix: {fix}"
             )
-        return dest
+        return to_text(res.get("stdout", "")).strip().splitlines()[-1]
+
+
+def _last_json(res):
+    """The JSON object on the last line of a command's output ({} when there is none)."""
+    for line in reversed(to_text(res.get("stdout", "")).strip().splitlines()):
+        try:
+            value = json.loads(line)
+        except ValueError:
+            continue
+        return value if isinstance(value, dict) else {}
+    return {}

@@ -77,8 +77,9 @@ def assess(facts, ignore=(), strict=False, require_gpu=False):
     for f in sorted(findings, key=lambda f: order[f['severity']]):
         tag = f['severity'].upper() + (' (ignored)' if f['ignored'] else '')
         text = '{0} [{1}] {2}'.format(tag, f.get('id'), f.get('message') or '')
-        if f.get('fix') and f['severity'] != 'info':
-            text += ' Fix: ' + f['fix']
+        if f.get('fix'):
+            # An info finding needs no fix; what it gives is the next step.
+            text += (' Next: ' if f['severity'] == 'info' else ' Fix: ') + f['fix']
         lines.append(text)
     return {
         'ok': not failures,

@@ -4,11 +4,14 @@
 
 Pure: each host's variables in (the node stage's facts, decisions and registered
 results, whatever of them exists), rows and text lines out. A host the node
-stage never reached still gets a row that says so.
+stage never reached still gets a row that says so; one the node stage stopped
+(``kubegpu_node_stopped``: it did not answer, or preflight refused it) says why.
+The lines are a list, one row each, so that any callback prints them one per line.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 
 COLUMNS = (
@@ -76,8 +79,26 @@ def _cdi_spec(result):
     return "%s (%s)" % (result["path"], "written" if result.get("changed") else "unchanged")
 
 
+# wait_for_connection's wrapping around the connection's own message.
+_TIMED_OUT = re.compile(r"^timed out waiting for [^:]*: ")
+
+
+def stopped_reason(stopped):
+    """The one line a node the node stage stopped gets: ``unreachable: <the connection's message>``, or
+    ``stopped: <the refusal>`` (``stopped`` is ``kubegpu_node_stopped``: ``{kind, message}``)."""
+    message = str(stopped.get("message") or "no message").strip()
+    first = message.splitlines()[0] if message else "no message"
+    if stopped.get("kind") == "unreachable":
+        return "unreachable: " + _TIMED_OUT.sub("", first)
+    return "stopped: " + first
+
+
 def _skipped(host_vars, facts):
     why = []
+    stopped = host_vars.get("kubegpu_node_stopped")
+    if isinstance(stopped, dict):
+        why.append(stopped_reason(stopped))
+        return why
     stage_skip = host_vars.get("kubegpu_node_stage_skipped")
     if not facts:
         why.append("node stage: not run on this host")

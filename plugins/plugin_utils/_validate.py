@@ -9,6 +9,7 @@ here, so every failure the cluster can show is tested without a cluster.
 
 from __future__ import annotations
 
+import hashlib
 import re
 
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _pod_status
@@ -32,12 +33,22 @@ _MIG_LINE = re.compile(r'^\s+MIG\s+(?P<profile>\S+)\s+Device\s+(?P<index>\d+):\s
 
 # The scheduler says "Insufficient"; the kubelet, admitting a pod bound to it directly, says "OutOf".
 _INSUFFICIENT = re.compile(r'(?:Insufficient |OutOf)(?P<resource>nvidia\.com/[\w.-]+)')
+# What NVIDIA's CUDA vectorAdd sample prints on success (and what the GPU host's own test program,
+# tests/gpu/vectoradd.cu, prints with it): the vector add passed only where the log has this line.
+VECTOR_ADD_PASSED = 'Test PASSED'
+# The scheduler's DRA plugin, when no ResourceSlice offers what the pod's claim asks for on its node.
+_UNALLOCATABLE = re.compile(
+    r'cannot allocate all claims|(?:resource ?claim|claim)[^.\n]*(?:unallocatable|not (?:be )?allocat)', re.IGNORECASE)
 
 REASONS = {
     'passed': 'nvidia-smi saw the GPUs gpu_facts reported',
     'pod_missing': 'the test pod does not exist',
     'insufficient_gpu': (
         'the scheduler found no node with enough nvidia.com/gpu: the device plugin is not advertising'),
+    'claim_unallocatable': (
+        'the scheduler could not allocate the pod\'s ResourceClaim: no gpu.nvidia.com ResourceSlice offers these GPUs '
+        'on the node'),
+    'claim_mismatch': 'nvidia-smi saw other GPUs than the ResourceClaim was allocated',
     'unschedulable': 'the scheduler could not place the pod on its node',
     'runtimeclass_missing': 'the pod asks for a RuntimeClass the cluster does not have',
     'runtime_handler_missing': 'the node\'s container runtime has no handler for the RuntimeClass: runtime config',
@@ -54,6 +65,10 @@ REASONS = {
 _FIXES = {
     'insufficient_gpu': (
         'Check the device plugin pod on this node (its log is below) and the node\'s nvidia.com/gpu capacity.'),
+    'claim_unallocatable': (
+        'Check the DRA driver\'s kubelet plugin on this node (its state and log are below) and its ResourceSlice '
+        '(kubectl get resourceslices).'),
+    'claim_mismatch': 'The container got other GPUs than the claim names: check the node\'s CDI specs in /var/run/cdi.',
     'unschedulable': 'Read the scheduler message below: taints, node selector or node readiness.',
     'runtimeclass_missing': 'Deploy the RuntimeClass (device_plugin_runtime_class) or use kubegpu_runtime_mode: cdi.',
     'runtime_handler_missing': (
@@ -97,7 +112,7 @@ def _exit_codes(pod):
     return codes
 
 
-def _judge_finished(pod, *, phase, seen, want_count, want_uuids, log, vector_add, event_texts, done):
+def _judge_finished(pod, *, phase, seen, want_count, want_uuids, log, vector_add, event_texts, done, allocated=None):
     """A pod that ran to its end: compare what nvidia-smi listed with gpu_facts."""
     log_tail = ['log: ' + line for line in _tail(log)]
     if phase == 'Succeeded':
@@ -110,23 +125,30 @@ def _judge_finished(pod, *, phase, seen, want_count, want_uuids, log, vector_add
             extra = sorted(set(got) - set(want_uuids))
             return done('uuid_mismatch', 'missing {0}, unexpected {1}'.format(
                 ', '.join(missing) or 'none', ', '.join(extra) or 'none'), log_tail)
-        if vector_add and 'Test PASSED' not in (log or ''):
+        if allocated is not None and got != sorted(allocated):
+            return done('claim_mismatch', 'the claim holds {0}, nvidia-smi -L listed {1}'.format(
+                ', '.join(sorted(allocated)) or 'nothing', ', '.join(got) or 'nothing'), log_tail)
+        if vector_add and VECTOR_ADD_PASSED not in (log or ''):
             return done('vector_add_failed', None, log_tail)
         return done('passed', '{0} GPU{1}'.format(len(seen), '' if len(seen) == 1 else 's'))
     codes = _exit_codes(pod)
-    if vector_add and seen and 'Test PASSED' not in (log or ''):
+    if vector_add and seen and VECTOR_ADD_PASSED not in (log or ''):
         return done('vector_add_failed', '; '.join(codes) or None, log_tail)
     return done('pod_failed', '; '.join(codes) or _first_line((pod.get('status') or {}).get('message')) or None,
                 log_tail + event_texts[-3:])
 
 
-def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector_add=False, timed_out=False):
+def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector_add=False, timed_out=False,
+                allocated=None, plugin='device plugin'):
     """Return what one node's test pod proved.
 
     ``expected`` is that node's entry of the node plan (node, gpu_count, uuids).
     ``log`` is the test container's log (``nvidia-smi -L``, then vectorAdd when
     ``vector_add``); ``plugin_log`` the device plugin's log on that node, shown as
-    evidence when the scheduler finds no GPUs. The result carries ``ok``,
+    evidence when the scheduler finds no GPUs (``plugin`` names it: the DRA driver's
+    kubelet plugin with that stack). ``allocated``: with the DRA driver, the
+    UUIDs the pod's ResourceClaim was allocated, which nvidia-smi must list
+    exactly. The result carries ``ok``,
     ``reason`` (an id of REASONS), ``message`` (one line) and ``evidence`` (lines).
     """
     expected = expected or {}
@@ -184,10 +206,16 @@ def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector
         if not plugin_log:
             evidence.append('device plugin: no log (no device plugin pod on this node)')
         return done('insufficient_gpu', None, evidence)
+    match, text = _find(_UNALLOCATABLE, texts)
+    if match and phase == 'Pending':
+        evidence = [text] + ['{0}: {1}'.format(plugin, line) for line in _tail(plugin_log)]
+        if not plugin_log:
+            evidence.append('{0}: no log (no kubelet plugin pod on this node)'.format(plugin))
+        return done('claim_unallocatable', None, evidence)
 
     if phase in ('Succeeded', 'Failed'):
         return _judge_finished(pod, phase=phase, seen=seen, want_count=want_count, want_uuids=want_uuids, log=log,
-                               vector_add=vector_add, event_texts=event_texts, done=done)
+                               vector_add=vector_add, event_texts=event_texts, done=done, allocated=allocated)
     for cond in status.get('conditions') or []:
         if cond.get('type') == 'PodScheduled' and cond.get('status') == 'False':
             return done('unschedulable', _first_line(cond.get('message')) or cond.get('reason'), [cond.get('message')])
@@ -213,3 +241,27 @@ def summary_table(rows):
         if index == 0:
             lines.append('  '.join('-' * w for w in widths))
     return lines
+
+
+POD_NAME_PREFIX = 'kubegpu-validate-'
+# A pod's name becomes its host name: a DNS-1123 label (RFC 1123), at most 63 characters.
+_LABEL = re.compile(r'^[a-z0-9]([a-z0-9.-]*[a-z0-9])?$')
+_POD_NAME_MAX = 63
+
+
+def pod_name(node, prefix=POD_NAME_PREFIX):
+    """The test pod's name for ``node``: ``prefix`` + the node name where that is a valid name.
+
+    Any other node name (upper case, spaces, unicode, too long) keeps what it
+    has of lower-case letters, digits and hyphens, plus a hash of the whole
+    name, so two nodes never share a pod name.
+    """
+    node = '' if node is None else str(node)
+    plain = prefix + node
+    if node and _LABEL.match(plain) and len(plain) <= _POD_NAME_MAX:
+        return plain
+    digest = hashlib.sha256(node.encode('utf-8', 'surrogatepass')).hexdigest()[:10]
+    kept = re.sub(r'-+', '-', re.sub(r'[^a-z0-9-]', '-', node.lower())).strip('-')
+    room = _POD_NAME_MAX - len(prefix) - len(digest) - 1
+    kept = kept[:room].rstrip('-')
+    return '{0}{1}{2}'.format(prefix, kept + '-' if kept else '', digest)

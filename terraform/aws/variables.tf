@@ -13,6 +13,11 @@ variable "region" {
   description = "AWS region to create the cluster in."
   type        = string
   default     = "us-east-1"
+
+  validation {
+    condition     = can(regex("^[a-z]{2}(-[a-z]+)+-[0-9]+$", var.region))
+    error_message = "region must be an AWS region name such as \"us-east-1\" or \"eu-central-1\"; got \"${var.region}\"."
+  }
 }
 
 variable "tags" {
@@ -43,8 +48,24 @@ variable "allowed_cidrs" {
   }
 
   validation {
-    condition     = !contains([for c in var.allowed_cidrs : try(split("/", c)[1], "")], "0")
-    error_message = "allowed_cidrs must not contain a /0 network: that would open SSH and the Kubernetes API to the whole internet. List the networks you administer from."
+    condition     = alltrue([for c in var.allowed_cidrs : try(tonumber(split("/", c)[1]) >= 8, true)])
+    error_message = "allowed_cidrs must not hold a network larger than a /8 (a /0 is the whole internet): SSH and the Kubernetes API would be open to a large part of it. Too large: ${join(", ", [for c in var.allowed_cidrs : c if !try(tonumber(split("/", c)[1]) >= 8, true)])}. List the networks you administer from."
+  }
+
+  # Networks that are each small enough can still add up to the internet
+  # (0.0.0.0/1 and 128.0.0.0/1, or 256 /8s): their union is counted, as the
+  # sum over the networks that no other listed network holds (two CIDR
+  # networks either nest or are disjoint). Malformed entries count 0: the
+  # validations above name them.
+  validation {
+    condition = length(var.allowed_cidrs) == 0 || sum(concat([0], [
+      for c in distinct([for a in var.allowed_cidrs : try(cidrsubnet(a, 0, 0), "")]) : pow(2, 32 - tonumber(split("/", c)[1]))
+      if c != "" && !anytrue([
+        for d in distinct([for a in var.allowed_cidrs : try(cidrsubnet(a, 0, 0), "")]) : d != "" && d != c && try(
+        tonumber(split("/", d)[1]) <= tonumber(split("/", c)[1]) && cidrsubnet("${cidrhost(c, 0)}/${split("/", d)[1]}", 0, 0) == d, false)
+      ])
+    ])) <= 268435456
+    error_message = "allowed_cidrs together cover more than a sixteenth of all IPv4 addresses (268435456, sixteen /8 networks): SSH and the Kubernetes API would be open to a large part of the internet. List the networks you administer from."
   }
 }
 
@@ -66,9 +87,14 @@ variable "subnet_id" {
 }
 
 variable "availability_zone" {
-  description = "Availability zone of the created subnet. Null lets AWS choose; set it where your GPU type is offered."
+  description = "Availability zone of the created subnet, in region (e.g. \"us-east-1b\"; a Local Zone such as \"us-west-2-lax-1a\" too). Null lets AWS choose; set it where your GPU type is offered."
   type        = string
   default     = null
+
+  validation {
+    condition     = var.availability_zone == null || can(regex("^${var.region}([a-z]|-[a-z0-9-]*[a-z0-9])$", var.availability_zone))
+    error_message = "availability_zone \"${var.availability_zone == null ? "" : var.availability_zone}\" is not a zone of region \"${var.region}\": name a zone of that region (e.g. \"${var.region}a\"), set region to the zone's region, or leave availability_zone null."
+  }
 }
 
 variable "associate_public_ip" {
@@ -109,6 +135,18 @@ variable "gpu_node_count" {
   validation {
     condition     = var.gpu_node_count >= 1 && floor(var.gpu_node_count) == var.gpu_node_count
     error_message = "gpu_node_count must be a whole number of at least 1: this module exists to create GPU nodes; got ${var.gpu_node_count}."
+  }
+
+  # Terraform's range() makes at most 1024 values: the most nodes of one kind this module can make.
+  validation {
+    condition     = var.gpu_node_count <= 1024
+    error_message = "gpu_node_count is ${var.gpu_node_count}: this module makes at most 1024 GPU nodes; make several clusters (name) instead."
+  }
+
+  # The subnet this module creates is a sixteenth of vpc_cidr, less the 5 addresses AWS reserves in every subnet.
+  validation {
+    condition     = var.subnet_id != null || try(var.control_plane_count + var.gpu_node_count <= pow(2, 28 - tonumber(split("/", var.vpc_cidr)[1])) - 5, true)
+    error_message = "gpu_node_count is ${var.gpu_node_count}, but the subnet this module creates from vpc_cidr ${var.vpc_cidr} (its first sixteenth) holds ${try(pow(2, 28 - tonumber(split("/", var.vpc_cidr)[1])) - 5, "?")} instances, and control_plane_count takes ${var.control_plane_count} of them: lower gpu_node_count, give a larger vpc_cidr (a /16 holds 4091), or set subnet_id."
   }
 }
 

@@ -19,6 +19,7 @@ locals {
   validated_inputs = jsonencode([
     var.name, var.allowed_cidrs, var.vpc_cidr, var.control_plane_count, var.control_plane_instance_type,
     var.gpu_node_count, var.gpu_instance_type, var.root_volume_size, var.key_name, var.public_key,
+    var.region, var.availability_zone,
   ])
 }
 

@@ -6,6 +6,14 @@
 #   device_plugin  site.yml with kubegpu_gpu_stack=device_plugin (the first run)
 #   rerun          the same again: it must change nothing
 #   operator       site.yml with kubegpu_gpu_stack=gpu_operator
+#   dra            the device plugin removed (the cluster stage with device_plugin_state=absent),
+#                  then site.yml with kubegpu_gpu_stack=dra; then two pods that each claim the
+#                  node's only GPU: the second waits while the first holds it, and runs once the
+#                  first is gone (their logs and times in OUT/dra-claims.txt)
+#   dra_rerun      site.yml with the DRA driver again: it must change nothing
+#   reload_device_plugin, reload_dra
+#                  a GPU pod of that stack querying NVML every second through a systemctl
+#                  daemon-reload and a runtime restart (tests/gpu/reload.sh)
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
 #   check          what site.yml needs is there: systemd running, containerd active,
 #                  the collections found, site.yml parsed with the GPU inventory
@@ -52,7 +60,7 @@ observe() {
         kubectl get pods -A -o wide
     } >"$out/$name-cluster.txt" 2>&1
     for pod in $(kubectl get pods -A -o jsonpath='{range .items[*]}{.metadata.namespace}/{.metadata.name}{"\n"}{end}' 2>/dev/null |
-        grep -E '^(kubegpu-validate/|kube-system/nvidia-device-plugin|gpu-operator/)'); do
+        grep -E '^(kubegpu-validate/|kube-system/nvidia-device-plugin|gpu-operator/|nvidia-dra-driver-gpu/)'); do
         echo "=== $pod"
         kubectl describe pod -n "${pod%%/*}" "${pod#*/}" 2>&1 | sed -n '/^Containers:/,$p'
         kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=200 2>&1
@@ -83,6 +91,26 @@ for step in "$@"; do
             KUBEGPU_GPU_STACK=gpu_operator playbook site-gpu_operator || status=1
             kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
             observe gpu_operator ;;
+        dra)
+            kubectl delete namespace kubegpu-validate --wait=true >/dev/null 2>&1 || true
+            KUBEGPU_GPU_STACK=device_plugin playbook device_plugin-absent --tags cluster -e device_plugin_state=absent ||
+                status=1
+            tests/gpu/watch.sh "$out/watch-dra.txt" dra &
+            watcher=$!
+            KUBEGPU_GPU_STACK=dra playbook site-dra || status=1
+            kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
+            observe dra
+            kubectl get resourceslices -o yaml >"$out/dra-resourceslices.yaml" 2>&1
+            kubectl get deviceclasses -o yaml >"$out/dra-deviceclasses.yaml" 2>&1
+            tests/gpu/dra-claims.sh "$out/dra-claims.txt" || status=1 ;;
+        reload_device_plugin | reload_dra)
+            tests/gpu/reload.sh "$out/$step.txt" "${step#reload_}" || status=1
+            tail -n 1 "$out/$step.txt" ;;
+        dra_rerun)
+            KUBEGPU_GPU_STACK=dra playbook site-dra-rerun || status=1
+            if ! grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$out/site-dra-rerun.log"; then
+                echo "the second run changed something:"; sed -n '/^PLAY RECAP/,$p' "$out/site-dra-rerun.log"; status=1
+            fi ;;
         down)
             ansible-playbook -i "$inventory" playbooks/kubernetes.yml -e kubernetes_state=absent >"$out/down.log" 2>&1 || status=1
             sed -n '/^PLAY RECAP/,$p' "$out/down.log" | head -n 5 ;;
@@ -94,7 +122,7 @@ for step in "$@"; do
             ansible-galaxy collection list 2>/dev/null | grep -E '^(kubegpu\.nvidia|kubernetes\.core|community\.general|ansible\.posix) ' ||
                 status=1
             ansible-playbook -i "$inventory" site.yml --syntax-check || status=1 ;;
-        *) echo "unknown step $step (device_plugin rerun operator down check)" >&2; exit 2 ;;
+        *) echo "unknown step $step (device_plugin rerun operator dra dra_rerun reload_device_plugin reload_dra down check)" >&2; exit 2 ;;
     esac
 done
 exit "$status"

@@ -17,7 +17,11 @@
 #   collections/    kubernetes.core, community.general and ansible.posix from the
 #                   controller venv, which the collection's playbooks use
 #   glibc-root.tar  the minimal glibc root of the test image (tests/gpu/prepare.sh ci)
-#   chart/          the GPU Operator chart from the shared binaries
+#   chart/          the GPU Operator's and NVIDIA's DRA driver's charts from the shared binaries
+#   nvidia/bin/     from the shared binaries, unpacked: NVIDIA's DRA kubelet plugin
+#                   (gpu-kubelet-plugin; tests/gpu/cluster.sh builds its image on the host)
+#                   and NVIDIA Container Toolkit (nvidia-ctk, nvidia-container-runtime,
+#                   nvidia-cdi-hook), with SHA256SUMS
 #
 #   tests/gpu/cluster-prepare.sh              the parts, in .gpu-carry-k8s/
 #   tests/gpu/cluster-prepare.sh --tree DIR   the stage tree itself in DIR, unpacked, as
@@ -55,6 +59,8 @@ glibc_root=${KUBEGPU_CDI_CACHE:-$repo/.cache/cdi-e2e}/rootfs
 collections=$(echo .venv/lib/python3*/site-packages/ansible_collections)
 [ -d "$collections/kubernetes/core" ] || die "no kubernetes.core in $collections (scripts/setup.sh installs the ansible package)"
 
+# NVIDIA's DRA kubelet plugin and the toolkit's binaries, for the GPU host.
+nvidia_binaries=(gpu-kubelet-plugin nvidia-cdi-hook nvidia-ctk nvidia-container-runtime)
 stage_hash=$(
     {
         printf '%s\n' "$base" "${controller_packages[@]}" "$bundle" "$nvidia" "$helm"
@@ -104,7 +110,16 @@ podman rm kubegpu-gpu-node-export >/dev/null
 cp -rL "$bundle"/. "$stage/bundle/"
 cp -L "$nvidia"/images/*.tar "$stage/bundle/images/"
 cp -L "$helm" "$stage/bin/helm"
-cp -L "$shared_bin/gpu-operator-v26.7.0.tgz" "$stage/chart/"
+cp -L "$shared_bin/gpu-operator-v26.7.0.tgz" "$shared_bin/dra-driver-nvidia-gpu-v0.4.1.tgz" "$stage/chart/"
+mkdir -p "$stage/nvidia/bin"
+for name in "${nvidia_binaries[@]}"; do
+    want=$(awk -v f="$name.xz" '$2 == f { print $1 }' "$shared_bin/SHA256SUMS")
+    [ -n "$want" ] && [ "$(sha256sum <"$shared_bin/$name.xz" | cut -d' ' -f1)" = "$want" ] ||
+        die "$shared_bin/$name.xz does not match its SHA256SUMS"
+    xz -dc "$shared_bin/$name.xz" >"$stage/nvidia/bin/$name"
+    chmod 0755 "$stage/nvidia/bin/$name"
+done
+(cd "$stage/nvidia/bin" && sha256sum "${nvidia_binaries[@]}" >SHA256SUMS)
 cp -a "$collections/kubernetes/core" "$stage/collections/ansible_collections/kubernetes/"
 cp -a "$collections/community/general" "$stage/collections/ansible_collections/community/"
 cp -a "$collections/ansible/posix" "$stage/collections/ansible_collections/ansible/"

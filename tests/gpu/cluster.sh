@@ -12,6 +12,10 @@
 #   device_plugin  site.yml there with NVIDIA's device plugin (tests/gpu/cluster-node.sh)
 #   rerun          site.yml again: it must change nothing
 #   operator       site.yml with the GPU Operator instead
+#   dra            the device plugin removed, site.yml with NVIDIA's DRA driver; then two
+#                  pods claiming the only GPU one after the other (cluster-node.sh says how)
+#   dra_rerun      site.yml with the DRA driver again: it must change nothing
+#   reload_device_plugin, reload_dra   a GPU pod through a daemon-reload and a runtime restart
 #   check          the node has what site.yml needs (systemd, containerd, collections)
 #   down           kubernetes_state=absent, then the node container stopped and
 #                  removed with everything under its directory: the host as it was
@@ -19,7 +23,9 @@
 # system container; its kernel, GPU, driver and cgroup v2 are the host's.
 # Everything comes from the stage tree that tests/gpu/stage.sh unpacks (it must
 # report complete first). Logs and results: OUT (cluster.log and the files of
-# cluster-node.sh). KUBEGPU_NODE_DIR (default /var/tmp/kubegpu-node) holds the
+# cluster-node.sh, which writes them to KUBEGPU_NODE_OUT, default /var/tmp/kubegpu-out,
+# and the node binds KUBEGPU_REPO_COPY, default /var/tmp/kubegpu-repo: both outlive a
+# call's working tree and OUT, so a later call can run more steps on the running node). KUBEGPU_NODE_DIR (default /var/tmp/kubegpu-node) holds the
 # node; the container is named kubegpu-node.
 set -uo pipefail
 out=${1:?usage: tests/gpu/cluster.sh OUT STEP...}
@@ -32,11 +38,27 @@ exec > >(tee -a "$out/cluster.log") 2>&1
 stage=${KUBEGPU_STAGE:-/var/tmp/kubegpu-stage}
 tree=$stage/tree
 node=${KUBEGPU_NODE_DIR:-/var/tmp/kubegpu-node}
+# The node binds this copy of the repository, refreshed by every call: the
+# working tree a call brings is replaced by the next call's, a bind of it would
+# then point at nothing.
+copy=${KUBEGPU_REPO_COPY:-/var/tmp/kubegpu-repo}
+# Likewise the node's results: written to node_out, copied to this call's OUT after each step.
+node_out=${KUBEGPU_NODE_OUT:-/var/tmp/kubegpu-out}
+collect() { [ -d "$node_out" ] && cp -a "$node_out/." "$out/" 2>/dev/null; return 0; }
 name=kubegpu-node
 address=10.89.62.10
 image=localhost/kubegpu/cuda-vectoradd:v1
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 die() { echo "cluster: $*" >&2; exit 1; }
+
+# sync_repo: the repository's files (not its caches or the staged parts) into
+# $copy, in place: the directory itself stays, so the node's bind of it does too.
+sync_repo() {
+    mkdir -p "$copy"
+    find "$copy" -mindepth 1 -maxdepth 1 -exec rm -rf {} +
+    tar -C "$repo" --exclude=./.git --exclude=./.gpu-carry-k8s --exclude='./.venv*' --exclude=./.cache -cf - . |
+        tar -C "$copy" -xf - || die "could not copy the repository to $copy"
+}
 
 runc_bin() {
     # The node's own runc (trixie) where it runs here; the build machine may
@@ -111,12 +133,44 @@ print("wrote", out)
 PY
     fi
 
+    step "DRA driver image"
+    if [ ! -f "$tree/bundle/images/dra-driver-nvidia-gpu.tar" ]; then
+        # As tests/integration/kubernetes/dra-image.sh builds it, from what the stage has: the
+        # glibc root, bash from the node's root, the kubelet plugin and the toolkit's nvidia-cdi-hook.
+        rm -rf "$node/dra-image" && mkdir -p "$node/dra-image/rootfs"
+        tar -xf "$tree/glibc-root.tar" -C "$node/dra-image/rootfs"
+        mkdir -p "$node/dra-image/rootfs/usr/bin" "$node/dra-image/rootfs/lib/x86_64-linux-gnu"
+        for applet in env basename cp sed; do ln -sfn /bin/busybox "$node/dra-image/rootfs/usr/bin/$applet"; done
+        for lib in $(readelf -d "$node/rootfs/usr/bin/bash" | awk -F'[][]' '/NEEDED/ {print $2}'); do
+            [ -e "$node/dra-image/rootfs/lib/x86_64-linux-gnu/$lib" ] ||
+                cp -L "$node/rootfs/usr/lib/x86_64-linux-gnu/$lib" "$node/dra-image/rootfs/lib/x86_64-linux-gnu/$lib"
+        done
+        python3 - "$tree/bundle/images/dra-driver-nvidia-gpu.tar" "$node/dra-image/rootfs" \
+            "$node/rootfs/usr/bin/bash" "$tree/nvidia/bin" tests/integration/kubernetes/dra/kubelet-plugin-prestart.sh <<'PY' ||
+import sys
+sys.path.insert(0, "tests/gpu")
+import oci_image
+out, rootfs, bash, bins, prestart = sys.argv[1:]
+extra = {"/usr/bin/bash": bash, "/usr/bin/gpu-kubelet-plugin": bins + "/gpu-kubelet-plugin",
+         "/usr/bin/nvidia-cdi-hook": bins + "/nvidia-cdi-hook", "/usr/bin/kubelet-plugin-prestart.sh": prestart}
+oci_image.build(out, "registry.k8s.io/dra-driver-nvidia/dra-driver-nvidia-gpu:v0.4.1", rootfs, ["gpu-kubelet-plugin"],
+                extra=extra, env=["NVIDIA_VISIBLE_DEVICES=void"])
+print("wrote", out)
+PY
+            die "could not write the DRA driver's image"
+    fi
+
+    # The checksum list the kubernetes role verifies every bundle file against, now with the two images above.
+    (cd "$tree/bundle" && find . -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS) ||
+        die "could not write $tree/bundle/SHA256SUMS"
+
     step "node container"
+    rm -rf "$node_out" && mkdir -p "$node_out"
     devices=()
     for dev in /dev/nvidia* /dev/nvidia-caps/*; do [ -c "$dev" ] && devices+=(--device "$dev"); done
     binds=(--bind "$tree/bundle:/opt/kubegpu/bundle:ro" --bind "$tree/collections:/opt/kubegpu/collections:ro"
         --bind "$tree/bin:/opt/kubegpu/bin:ro" --bind "$tree/chart:/opt/kubegpu/chart:ro"
-        --bind "$repo:/kubegpu" --bind "$out:/out")
+        --bind "$tree/nvidia:/opt/kubegpu/nvidia:ro" --bind "$copy:/kubegpu" --bind "$node_out:/out")
     [ -d /usr/local/nvidia ] && binds+=(--bind /usr/local/nvidia:/usr/local/nvidia:ro)
     python3 tests/gpu/node_container.py "$node" --hostname kubegpu-h200 "${binds[@]}" "${devices[@]}" ||
         die "could not write the node's config.json"
@@ -169,6 +223,7 @@ down() {
     if running; then
         step "kubernetes_state: absent"
         in_node /kubegpu/tests/gpu/cluster-node.sh /out down || echo "the teardown playbook failed (see $out/down.log)"
+        collect
     fi
     step "node container removed"
     down_container
@@ -183,14 +238,16 @@ down() {
 status=0
 for s in "$@"; do
     case $s in
-        up) up || status=1 ;;
-        device_plugin | rerun | operator | check)
+        up) sync_repo; up || status=1 ;;
+        device_plugin | rerun | operator | dra | dra_rerun | reload_device_plugin | reload_dra | check)
             running || die "no node container runs (the machine went cold?): run with the step up first"
+            sync_repo
             step "$s"
             # A failed stack leaves nothing for the next step to build on.
-            in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; echo "step $s failed: stopping here"; break; } ;;
+            in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; collect; echo "step $s failed: stopping here"; break; }
+            collect ;;
         down) down || status=1 ;;
-        *) die "unknown step $s (up device_plugin rerun operator check down)" ;;
+        *) die "unknown step $s (up device_plugin rerun operator dra dra_rerun reload_device_plugin reload_dra check down)" ;;
     esac
 done
 exit "$status"

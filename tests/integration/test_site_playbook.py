@@ -72,7 +72,7 @@ def test_strict_preflight_with_a_required_gpu_fails_on_a_machine_without_one(ans
 def test_site_ends_with_one_summary_row_per_node_and_skips_stages_as_wholes(ansible_env):
     run = run_site(ansible_env)
     facts = task_result(run, 'Detect GPUs, driver, runtimes and blockers')['ansible_facts']['nvidia']
-    summary = task_result(run, 'Summarize the run, one line per node')['msg'].splitlines()
+    summary = task_result(run, 'Summarize the run, one line per node')['msg']
 
     assert run['plays'][-1]['play']['name'] == 'Summarize the run'
     assert summary[0].split() == ['NODE', 'GPUS', 'DRIVER', 'RUNTIME', 'MODE', 'CDI', 'SPEC', 'VALIDATION',
@@ -85,7 +85,8 @@ def test_site_ends_with_one_summary_row_per_node_and_skips_stages_as_wholes(ansi
     not_running = ('kubegpu.nvidia.kubernetes :', 'kubegpu.nvidia.provision :', 'kubegpu.nvidia.device_plugin :',
                    'kubegpu.nvidia.validate :')
     assert not [name for name in ran if name.startswith(not_running)]
-    assert len(skipped) <= 3, skipped
+    # The summary play's check that no node was stopped is one skipped line, on every run that stops none.
+    assert len([name for name in skipped if name != 'Fail the run where the node stage stopped a node']) <= 3, skipped
     if facts['gpu_count'] == 0:
         assert 'node stage: no NVIDIA GPU' in summary[2]
         assert not [name for name in ran if name.startswith(('kubegpu.nvidia.driver :', 'kubegpu.nvidia.cdi :',

@@ -186,8 +186,8 @@ def test_the_toolkit_step_reads_the_decision_with_no_mode_of_its_own(env, tmp_pa
 
 @pytest.mark.parametrize(('extra', 'expected'), [
     ('kubegpu_gpu_stack=gpu_operaor',
-     'value of kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, got: gpu_operaor'),
-    ('kubegpu_runtime_mode=cid', 'value of kubegpu_runtime_mode must be one of: , cdi, runtime, got: cid'),
+     'value of kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, dra, got: gpu_operaor'),
+    ('kubegpu_runtime_mode=cid', 'value of kubegpu_runtime_mode must be one of: , cdi, runtime, cdi_handler, got: cid'),
     ('kubegpu_manage_driver=maybe',
      "argument 'kubegpu_manage_driver' is of type str and we were unable to convert to bool: The value 'maybe'"),
     ('kubegpu_cluster=sometimes', 'kubegpu_cluster is sometimes; expected auto, true or false'),

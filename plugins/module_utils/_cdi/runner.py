@@ -26,6 +26,7 @@ import stat
 import tempfile
 import time
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import FileRefused, read_regular_file
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi import discover as discovery
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi.spec import (
     CdiError,
@@ -43,22 +44,29 @@ def owner_path(path):
     return posixpath.join(directory, "." + name + ".owner")
 
 
-def _read(path):
+def _read(path, what):
+    """Bytes of a regular file (no link followed, bounded, never blocking); None when it does not exist."""
+    message = None
     try:
-        with open(path, "rb") as handle:
-            return handle.read()
-    except FileNotFoundError:
-        return None
+        return read_regular_file(path, follow=False)
+    except FileRefused as exc:
+        message = (
+            "%s (%s) %s. This module reads and replaces only regular files there: remove %s (or move it away), "
+            "then run the task again" % (path, what, exc, path)
+        )
+    except IsADirectoryError:
+        message = "%s (%s) is a directory, not a file. Remove it or set path to another file" % (path, what)
     except OSError as exc:
-        raise CdiError("cannot read %s: %s" % (path, exc.strerror or exc)) from None
+        message = "cannot read %s (%s): %s" % (path, what, exc.strerror or exc)
+    raise CdiError(message)
 
 
 def ownership(path):
     """(current bytes or None, owned): owned when our record matches the file's bytes."""
-    current = _read(path)
+    current = _read(path, "the CDI spec")
     if current is None:
         return None, False
-    record = _read(owner_path(path))
+    record = _read(owner_path(path), "the ownership record of %s" % path)
     try:
         data = json.loads(record.decode("utf-8")) if record else {}
     except ValueError:
@@ -86,6 +94,10 @@ _CAUSES = {
         "that the runtime reads (/var/run/cdi is the other default)",
     ),
     errno.ENOTDIR: ("a part of the path is not a directory", "set path below a directory"),
+    errno.EEXIST: (
+        "a file of that name appeared while the task ran",
+        "look at what else writes to {dir}, move the file away",
+    ),
 }
 
 
@@ -141,6 +153,7 @@ class _Transaction:
         self.path = path
         self.directory = posixpath.dirname(path)
         self.created_dirs = []
+        self.created = []  # files created under their final name (backups)
         self.staged = []  # (tmp, destination)
         self.done = []  # (destination, saved copy of what was there or None)
 
@@ -164,6 +177,20 @@ class _Transaction:
             context = self.module.selinux_default_context(destination)
             self.module.set_context_if_different(tmp, context, False)
 
+    def create_exclusive(self, destination, data, mode):
+        """A new file under its final name, never through or over an existing name (a planted link)."""
+        flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        fd = os.open(destination, flags, 0o600)
+        self.created.append(destination)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fchmod(fd, mode)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
     def commit(self):
         for tmp, destination in self.staged:
             saved = None
@@ -175,7 +202,7 @@ class _Transaction:
         for _destination, saved in self.done:
             if saved:
                 os.unlink(saved)
-        self.staged, self.done, self.created_dirs = [], [], []
+        self.staged, self.done, self.created_dirs, self.created = [], [], [], []
 
     @staticmethod
     def _keep(destination, saved):
@@ -200,6 +227,11 @@ class _Transaction:
                     os.replace(saved, destination)
                 else:
                     os.unlink(destination)
+            except OSError:
+                clean = False
+        for leftover in self.created:
+            try:
+                os.unlink(leftover)
             except OSError:
                 clean = False
         for tmp, _destination in self.staged:
@@ -230,12 +262,14 @@ def write_spec(module, path, text, current, backup):
     """
     transaction = _Transaction(module, path)
     backup_file = backup_name(path) if backup and current is not None else None
+    if backup_file:
+        _check_backup_name(backup_file)
     doing = "creating the directory {name}"
     try:
         transaction.make_directory()
         doing = "writing the new files in {dir}"
         if backup_file:
-            transaction.stage(backup_file, current, stat.S_IMODE(os.stat(path).st_mode))
+            transaction.create_exclusive(backup_file, current, stat.S_IMODE(os.lstat(path).st_mode))
         transaction.stage(path, text)
         transaction.stage(owner_path(path), _record(text))
         doing = "moving the new files into place in {dir}"
@@ -252,14 +286,17 @@ def write_spec(module, path, text, current, backup):
 def remove_spec(module, path, backup):
     """Remove the spec and its ownership record; returns the backup's path or None."""
     record = owner_path(path)
-    backup_file = None
+    backup_file = backup_name(path) if backup else None
+    if backup_file:
+        _check_backup_name(backup_file)
+    linked = False
     try:
-        if backup:
-            backup_file = backup_name(path)
-            os.link(path, backup_file)  # the same bytes, no space needed
+        if backup_file:
+            os.link(path, backup_file)  # the same bytes, no space needed; link(2) never replaces a name
+            linked = True
         os.unlink(path)
     except OSError as exc:
-        if backup_file and os.path.lexists(backup_file) and os.path.lexists(path):
+        if linked and os.path.lexists(path):
             os.unlink(backup_file)
         raise os_failure(
             path, "remove the CDI spec", "removing it", exc, "Nothing was changed: %s is still there" % path
@@ -271,6 +308,15 @@ def remove_spec(module, path, backup):
         # The spec is gone; the stale record alone is harmless (the next run removes it).
         module.warn("%s was removed, but its record %s could not be: %s" % (path, record, exc.strerror or exc))
     return backup_file
+
+
+def _check_backup_name(backup_file):
+    if os.path.lexists(backup_file):
+        raise CdiError(
+            "the backup %s already exists (%s); a backup is only ever a new file, never written through or over "
+            "an existing name. Nothing was changed. Move it away, then run the task again"
+            % (backup_file, "a symbolic link" if os.path.islink(backup_file) else "a file")
+        )
 
 
 def _record(text):

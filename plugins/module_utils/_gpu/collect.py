@@ -24,6 +24,14 @@ import re
 import shutil
 import stat
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (  # noqa: F401 - names tests use
+    MAX_FILE_BYTES,
+    FileRefused,
+    read_regular_file,
+)
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (
+    file_type as _file_type,
+)
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import devices, parsers, runtime_cgroups
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import compute_findings
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONFIGS
@@ -65,77 +73,31 @@ SECURE_BOOT_GUID = "8be4df61-93ca-11d2-aa0d-e0a9e5b8cf8c"
 CONTAINERD_CONFIG = CONFIGS["containerd"]
 CRIO_CONFIG = CONFIGS["crio"]
 
-# The largest file read: nvidia-smi -q -x of an 8-GPU HGX is about 150 KiB, a CDI
-# spec a few KiB. A bound keeps a hostile root (a 10 GiB file, a link to /dev/zero)
-# from exhausting the node's memory.
-MAX_FILE_BYTES = 8 * 1024 * 1024
-
 # Debian's packages name the module nvidia-current.ko (the module itself is still "nvidia").
 _MODULE_FILE_RE = re.compile(r"^nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?$")
 _MODULES_DEP_RE = re.compile(r"^(\S*/nvidia(?:-current)?\.ko(?:\.(?:xz|zst|gz))?):", re.MULTILINE)
+
+
+# Bounds on what a hostile or broken root can make the module do. No real node comes near them: a
+# large server lists a few thousand PCI functions (SR-IOV included) and a library directory a few
+# thousand files.
+MAX_DIR_ENTRIES = 65536
+MAX_PCI_DEVICES = 8192
+MAX_READ_ERRORS = 100
 
 
 class GatherError(Exception):
     """The inspection cannot start (a root that does not exist); the message says what to pass instead."""
 
 
-_FILE_TYPES = (
-    (stat.S_ISFIFO, "a FIFO (named pipe)"),
-    (stat.S_ISCHR, "a character device"),
-    (stat.S_ISBLK, "a block device"),
-    (stat.S_ISSOCK, "a socket"),
-    (stat.S_ISDIR, "a directory"),
-)
-
-
-def _file_type(mode):
-    for test, name in _FILE_TYPES:
-        if test(mode):
-            return name
-    return "not a regular file"
-
-
-class FileRefused(Exception):
-    """A path that exists but is not read: not a regular file, or larger than the bound."""
-
-
-def read_regular_file(path, limit=MAX_FILE_BYTES):
-    """Bytes of a regular file of at most ``limit`` bytes; None when it does not exist.
-
-    Never blocks and never reads without bound: a FIFO, device or socket is
-    refused before it is opened (opening a FIFO waits for a writer), the open
-    itself is non-blocking, and the file is checked again on the open handle.
-    /proc and sysfs files are regular files whose size is 0 until read, so the
-    bound is enforced on what is read, not on st_size alone.
-    """
-    try:
-        info = os.stat(path)
-    except FileNotFoundError:
-        return None
-    if not stat.S_ISREG(info.st_mode):
-        if stat.S_ISDIR(info.st_mode):
-            raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), path)
-        raise FileRefused("is %s, not a regular file; not read" % _file_type(info.st_mode))
-    if info.st_size > limit:
-        raise FileRefused("is %d bytes, larger than the %d bytes this module reads; not read" % (info.st_size, limit))
-    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-    fd = os.open(path, flags)
-    try:
-        info = os.fstat(fd)
-        if not stat.S_ISREG(info.st_mode):  # replaced between the stat and the open
-            raise FileRefused("is %s, not a regular file; not read" % _file_type(info.st_mode))
-        chunks, size = [], 0
-        while size <= limit:
-            chunk = os.read(fd, min(65536, limit + 1 - size))
-            if not chunk:
-                break
-            chunks.append(chunk)
-            size += len(chunk)
-        if size > limit:
-            raise FileRefused("is larger than the %d bytes this module reads; not read" % limit)
-        return b"".join(chunks)
-    finally:
-        os.close(fd)
+def check_command_timeout(seconds):
+    """Refuse a command_timeout that would let a hanging nvidia-smi hold the task for ever."""
+    if seconds is None or seconds < 1:
+        raise GatherError(
+            "command_timeout is %s: it must be at least 1 (seconds). It bounds each command the module runs "
+            "(nvidia-smi, ldconfig, containerd), and 0 or less would wait for ever on a GPU that fell off the bus. "
+            "Leave it out for the default of 60, or give the number of seconds a command may take" % seconds
+        )
 
 
 class RootReader:
@@ -144,6 +106,7 @@ class RootReader:
     def __init__(self, root="/"):
         self.root = os.path.abspath(root or "/")
         self.errors = []
+        self._dropped = 0
         self._resolved = {}
 
     @property
@@ -184,7 +147,20 @@ class RootReader:
         return current
 
     def error(self, path, reason):
-        self.errors.append({"path": path, "reason": reason})
+        """Record a file that could not be read; past MAX_READ_ERRORS, one last entry counts the rest."""
+        if len(self.errors) < MAX_READ_ERRORS:
+            self.errors.append({"path": path, "reason": reason})
+            return
+        self._dropped += 1
+        summary = {
+            "path": path,
+            "reason": "and %d more files that could not be read or understood (the last one is this path); "
+            "only the first %d are listed" % (self._dropped, MAX_READ_ERRORS),
+        }
+        if len(self.errors) == MAX_READ_ERRORS:
+            self.errors.append(summary)
+        else:
+            self.errors[-1] = summary
 
     def _os_error(self, path, exc):
         if isinstance(exc, IsADirectoryError):
@@ -215,10 +191,24 @@ class RootReader:
             return None
         return data.decode("utf-8", "replace")
 
-    def listdir(self, path):
-        """Sorted entries of a directory; None when it does not exist."""
+    def listdir(self, path, limit=MAX_DIR_ENTRIES):
+        """Sorted entries of a directory, at most ``limit`` of them; None when it does not exist.
+
+        Past the limit the listing stops (the first ``limit`` entries the file system gives, sorted)
+        and the directory is recorded once as a read error naming the bound.
+        """
+        names = []
         try:
-            return sorted(os.listdir(self.host(path)))
+            with os.scandir(self.host(path)) as entries:
+                for entry in entries:
+                    if len(names) == limit:
+                        self.error(
+                            path,
+                            "has more than %d entries, more than any real node has there; only %d were read"
+                            % (limit, limit),
+                        )
+                        break
+                    names.append(entry.name)
         except FileNotFoundError:
             return None
         except OSError as exc:
@@ -227,6 +217,7 @@ class RootReader:
             else:
                 self._os_error(path, exc)
             return None
+        return sorted(names)
 
     def exists(self, path):
         return os.path.exists(self.host(path))
@@ -304,7 +295,7 @@ def scan_pci(reader):
     """NVIDIA GPUs and NVSwitches from sysfs: (gpus, nvswitches)."""
     gpus, nvswitches = [], []
     base = "/sys/bus/pci/devices"
-    for address in reader.listdir(base) or []:
+    for address in reader.listdir(base, MAX_PCI_DEVICES) or []:
         device_dir = posixpath.join(base, address)
         vendor_path = device_dir + "/vendor"
         vendor_text = reader.text(vendor_path)

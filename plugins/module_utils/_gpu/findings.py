@@ -81,7 +81,8 @@ def compute_findings(facts):
                 "no_gpu",
                 INFO,
                 "No NVIDIA GPU was found on the PCI bus, so this node needs no NVIDIA driver or runtime setup.",
-                "No action is needed; target GPU nodes only, or attach a GPU and gather facts again.",
+                "Nothing to do on this host. To prepare GPU machines, list them under gpu_nodes in an inventory "
+                "(the collection's inventory/sample shows one) and run with -i that inventory.",
             )
         )
 

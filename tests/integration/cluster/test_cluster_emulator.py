@@ -266,7 +266,7 @@ def test_emulator_refuses_an_unknown_stack(env, stack):
                        for entry in one['tasks'] if 'localhost' in entry['hosts']
                        and entry['task']['name'].split(' : ')[-1].startswith('Validating arguments against arg spec'))
         assert refusal.get('failed') is True
-        assert 'kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, got: {0}'.format(stack) in refusal['msg']
+        assert 'kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, dra, got: {0}'.format(stack) in refusal['msg']
         assert [one['play']['name'] for one in run['plays']][-1] == INPUTS_PLAY
         assert cluster.objects('daemonsets', 'kube-system') == {}
 

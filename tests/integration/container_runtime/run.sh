@@ -6,7 +6,12 @@
 # systemd needs cgroup v2), each molecule/container-runtime-<name>:
 # converge the role, idempotence, then verify with containerd itself (a pod
 # through the CRI with handler nvidia, an unknown handler refused, a change
-# containerd rejects rolled back).
+# containerd rejects rolled back); then toolkit-binaries
+# (molecule/toolkit-binaries-debian13): the container_toolkit role from NVIDIA
+# Container Toolkit v1.20.0 release binaries (KUBEGPU_SHARED_BIN, default
+# ../shared/bin) in cdi_handler mode, and the role in that mode on the
+# debian13 image: a pod through the real nvidia-container-runtime, a CDI device,
+# and a tampered binary refused before anything is copied.
 # Reuses: the Debian images of scripts/podman-image.sh (with containerd, runc
 # and systemd from apt; cached outside the repository), the virtualenv
 # .venv-molecule and the CRI client of scripts/molecule-env.sh,
@@ -38,8 +43,15 @@ scenario() {
 debian12() { scenario debian12 bookworm; }
 debian13() { scenario debian13 trixie; }
 debian-sid() { scenario debian-sid trixie; }
+toolkit-binaries() {
+  local name=toolkit-binaries-debian13 image
+  image=$(scripts/podman-image.sh trixie "${image_packages[@]}") || return 1
+  grep -q "image: $image\$" "molecule/$name/molecule.yml" ||
+    { echo "molecule/$name/molecule.yml does not name $image (the package list changed?)" >&2; return 1; }
+  molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s "$name"
+}
 
-steps=(debian12 debian13 debian-sid)
+steps=(debian12 debian13 debian-sid toolkit-binaries)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()

@@ -10,11 +10,17 @@ write that fails after another one succeeded (read-only directory), a full disk.
 from __future__ import annotations
 
 import concurrent.futures
+import contextlib
+import fcntl
 import hashlib
+import json
 import os
 import pathlib
+import signal
+import stat
 import subprocess
 import sys
+import time
 
 import pytest
 from ansible_run import one_task_playbook, run_first_task
@@ -209,8 +215,135 @@ def test_absent_after_present_gives_back_a_file_without_a_final_newline(tmp_path
     assert node.config.read_bytes() == original.encode()
 
 
-def test_no_lock_is_left_behind(tmp_path):
+LOCK_DIR = pathlib.Path("/run/kubegpu")
+NODE_LOCK = pathlib.Path(__file__).resolve().parents[3] / "plugins" / "module_utils" / "_node_lock.py"
+
+
+def _lock_name(config):
+    return "runtime-config-" + hashlib.sha256(str(config).encode()).hexdigest()[:16] + ".lock"
+
+
+def _lock_is_free(config):
+    fd = os.open(LOCK_DIR / _lock_name(config), os.O_RDONLY | os.O_NOFOLLOW)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def test_no_lock_is_left_behind_and_its_directory_is_roots_alone(tmp_path):
     node = Node(tmp_path, "1.7.24")
     assert not node.run().get("failed")
-    mine = "kubegpu.nvidia-" + hashlib.sha256(str(node.config).encode()).hexdigest()[:16] + ".lock"
-    assert not [d for d in ("/run/lock", "/var/lock", "/tmp") if os.path.exists(os.path.join(d, mine))]
+    assert _lock_is_free(node.config)
+    info = LOCK_DIR.lstat()
+    assert stat.S_ISDIR(info.st_mode) and info.st_uid == 0 and stat.S_IMODE(info.st_mode) == 0o700
+
+
+def _as_nobody(*argv):
+    return subprocess.run(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", *argv],
+                          capture_output=True, text=True, check=False)
+
+
+def test_another_local_user_cannot_block_the_task(tmp_path):
+    # Before: the lock was a predictable directory in world-writable /run/lock; any user could make it,
+    # and the task waited 120 s and failed.
+    node = Node(tmp_path, "1.7.24")
+    old_name = "kubegpu.nvidia-" + hashlib.sha256(str(node.config).encode()).hexdigest()[:16] + ".lock"
+    planted = _as_nobody("mkdir", f"/run/lock/{old_name}")
+    try:
+        assert not node.run().get("failed")  # the first real run makes /run/kubegpu
+        node.config.unlink()
+        opened = _as_nobody("sh", "-c", f"exec 9>>{LOCK_DIR}/{_lock_name(node.config)}")
+        assert opened.returncode != 0 and "Permission denied" in opened.stderr
+        start = time.monotonic()
+        outcome = node.run()
+        assert not outcome.get("failed"), outcome.get("msg")
+        assert time.monotonic() - start < 60
+    finally:
+        if planted.returncode == 0:
+            os.rmdir(f"/run/lock/{old_name}")
+
+
+def test_a_lock_whose_holder_was_killed_does_not_hold_the_next_task(tmp_path):
+    node = Node(tmp_path, "1.7.24")
+    taken = subprocess.run([sys.executable, str(NODE_LOCK), "take", _lock_name(node.config), "5", "900"],
+                           capture_output=True, text=True, check=True)
+    holder = json.loads(taken.stdout)["pid"]
+    assert not _lock_is_free(node.config)
+    os.kill(holder, signal.SIGKILL)  # a run killed while it held the lock
+    for _ in range(50):
+        if _lock_is_free(node.config):
+            break
+        time.sleep(0.1)
+    start = time.monotonic()
+    outcome = node.run()
+    assert not outcome.get("failed"), outcome.get("msg")
+    assert time.monotonic() - start < 60
+
+
+def test_a_held_lock_makes_the_task_wait_and_names_the_holder(tmp_path, monkeypatch):
+    node = Node(tmp_path, "1.7.24")
+    taken = subprocess.run([sys.executable, str(NODE_LOCK), "take", _lock_name(node.config), "5", "30"],
+                           capture_output=True, text=True, check=True)
+    holder = json.loads(taken.stdout)["pid"]
+    try:
+        started = time.monotonic()
+        with concurrent.futures.ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(node.run)
+            time.sleep(8)
+            assert not pending.done()  # waiting for the lock
+            subprocess.run([sys.executable, str(NODE_LOCK), "release", _lock_name(node.config), str(holder)],
+                           check=True, capture_output=True)
+            outcome = pending.result(timeout=120)
+        assert not outcome.get("failed"), outcome.get("msg")
+        assert time.monotonic() - started < 60
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(holder, signal.SIGKILL)
+
+
+def test_a_link_planted_at_the_backup_name_is_not_written_through(tmp_path):
+    # Before: cp -p wrote the backup through the link, into the file it pointed to.
+    node = Node(tmp_path, "1.7.24")
+    original = (FIXTURES / "config-default-1.7.24.toml").read_text()
+    node.config.write_text(original)
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    now = time.time()
+    planted = []
+    for delta in range(0, 40):
+        stamp = time.strftime("%Y-%m-%d@%H:%M:%S", time.localtime(now + delta))
+        link = pathlib.Path(f"{node.config}.{stamp}~")
+        link.symlink_to(victim)
+        planted.append(link)
+    outcome = node.run(backup=True)
+    assert not outcome.get("failed"), outcome.get("msg")
+    assert victim.read_text() == "precious\n"
+    assert all(link.is_symlink() and os.readlink(link) == str(victim) for link in planted)
+    backup = pathlib.Path(outcome["backup_file"])
+    assert backup not in planted and not backup.is_symlink()
+    assert backup.read_text() == original
+
+
+def test_a_new_drop_in_leaves_its_existing_directory_mode_alone(tmp_path):
+    # Before: ansible.builtin.file with mode 0755 widened a 0700 drop-in directory.
+    node = Node(tmp_path, "2.1.9", drop_dir=tmp_path / "conf.d")
+    node.config.write_text((FIXTURES / "config-default-2.1.9.toml").read_text())
+    node.drop_in.parent.mkdir(mode=0o700)
+    node.drop_in.parent.chmod(0o700)
+    outcome = node.run()
+    assert not outcome.get("failed"), outcome.get("msg")
+    assert node.drop_in.exists()
+    assert stat.S_IMODE(node.drop_in.parent.stat().st_mode) == 0o700
+
+
+def test_a_new_drop_in_directory_is_made_0755(tmp_path):
+    node = Node(tmp_path, "2.1.9", drop_dir=tmp_path / "new" / "conf.d")
+    node.config.write_text((FIXTURES / "config-default-2.1.9.toml").read_text())
+    outcome = node.run()
+    assert not outcome.get("failed"), outcome.get("msg")
+    for directory in (node.drop_in.parent, node.drop_in.parent.parent):
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o755

@@ -10,6 +10,11 @@
 #                                            for ClusterConfiguration
 #                                            etcd.local.imageTag
 #   images.txt                               the image names, one a line
+#   SHA256SUMS                               sha256sum of every file above
+#                                            (relative paths), which the
+#                                            kubernetes role verifies before
+#                                            it copies anything; a script that
+#                                            adds an archive appends its line
 #
 # Images, named as kubeadm v1.36.2 expects them (imageRepository
 # registry.k8s.io), built here because no registry is reachable:
@@ -198,6 +203,7 @@ for image in $images; do
     esac
 done
 echo "$built" >"$bundle/images.txt"
+(cd "$bundle" && find bin images -type f -print0 | sort -z | xargs -0 sha256sum -- >SHA256SUMS)
 rm -rf "$ctx"
 kg_log "built in $((SECONDS - start)) s: $(tr '\n' ' ' <"$bundle/images.txt")"
 kg_publish "$bundle" kubernetes-bundle "$hash"

@@ -3,6 +3,9 @@
 # a directory holding them (stdout: the path only; progress on stderr):
 #   images/*.tar    one archive each, for `ctr -n k8s.io images import FILE`
 #   images.txt      the image names, one a line
+#   SHA256SUMS      sha256sum of images/*.tar, paths relative to the directory
+#                   (images/NAME.tar): who copies the archives into a bundle's
+#                   images/ appends these lines to the bundle's SHA256SUMS
 #
 # Images, named as the GPU Operator chart v26.7.0 names them (read from the
 # chart rendered with helm, so the names follow its values.yaml):
@@ -144,6 +147,7 @@ if [ "$validator_image" != "$operator_image" ]; then
 fi
 
 printf '%s\n' "$plugin_image" "$operator_image" "$validator_image" | sort -u >"$out/images.txt"
+(cd "$out" && find images -type f -name '*.tar' -print0 | sort -z | xargs -0 sha256sum -- >SHA256SUMS)
 rm -rf "$ctx"
 kg_log "built in $((SECONDS - start)) s: $(tr '\n' ' ' <"$out/images.txt")"
 kg_publish "$out" nvidia-images "$hash"

@@ -18,6 +18,9 @@
 #   validate   the validate stage there: its pod stays Pending, and it says why
 #   operator   the device plugin removed; the GPU Operator refused for the worker in
 #              cdi mode (no handler for the operator's own pods), then installed from the shared chart
+#   dra        the GPU Operator removed; NVIDIA's DRA driver refused (default namespace, a node
+#              without CDI), then installed from the shared chart: its kubelet plugin only on the
+#              worker, waiting for a driver; the validate pod's claim unallocatable; then removed
 #   failure    kubeadm init on a node whose API server port is taken: one line, the fix, nothing changed
 #   teardown   kubernetes_state: absent, twice (the second changes nothing)
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
@@ -43,6 +46,8 @@ node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins 
 image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kubernetes tests: no node image" >&2; exit 1; }
 kubernetes_bundle=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
 nvidia_images=$("$here/nvidia-images.sh") || { echo "kubernetes tests: could not build the NVIDIA images" >&2; exit 1; }
+dra_image=$("$here/dra-image.sh") || { echo "kubernetes tests: could not build the DRA driver's image" >&2; exit 1; }
+export KUBEGPU_DRA_CHART=$dra_image/chart/dra-driver-nvidia-gpu-v0.4.1.tgz
 helm=$("$here/helm.sh") || { echo "kubernetes tests: no helm" >&2; exit 1; }
 helm_dir=$(dirname "$helm")
 export PATH="$helm_dir:$PATH"
@@ -57,9 +62,15 @@ KUBEGPU_K8S_BUNDLE=$KUBEGPU_K8S_WORK/bundle
 # The failure case needs Kubernetes alone.
 KUBEGPU_K8S_CORE_BUNDLE=$kubernetes_bundle
 export KUBEGPU_K8S_BUNDLE KUBEGPU_K8S_CORE_BUNDLE
-mkdir -p "$KUBEGPU_K8S_BUNDLE/images"
-ln -s "$kubernetes_bundle/bin" "$KUBEGPU_K8S_BUNDLE/bin"
-ln -s "$kubernetes_bundle"/images/* "$nvidia_images"/images/*.tar "$KUBEGPU_K8S_BUNDLE/images/"
+mkdir -p "$KUBEGPU_K8S_BUNDLE/images" "$KUBEGPU_K8S_BUNDLE/bin"
+# Hard links where the cache shares the file system (the role refuses links that leave the bundle), else copies;
+# then the checksum list the role verifies every file against before it copies one.
+cp -lL "$kubernetes_bundle"/bin/* "$KUBEGPU_K8S_BUNDLE/bin/" 2>/dev/null || cp -L "$kubernetes_bundle"/bin/* "$KUBEGPU_K8S_BUNDLE/bin/"
+for archive in "$kubernetes_bundle"/images/* "$nvidia_images"/images/*.tar "$dra_image"/images/*.tar; do
+  cp -lL "$archive" "$KUBEGPU_K8S_BUNDLE/images/" 2>/dev/null || cp -L "$archive" "$KUBEGPU_K8S_BUNDLE/images/"
+done
+(cd "$KUBEGPU_K8S_BUNDLE" && find . -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS) ||
+  { echo "kubernetes tests: could not write the bundle's SHA256SUMS" >&2; exit 1; }
 # emulated_gpu_facts (stage.yml) stands in for gpu_facts on the worker.
 export ANSIBLE_LIBRARY="$top/tests/integration/cluster/library"
 network=kubegpu-k8s
@@ -200,6 +211,41 @@ operator() {
     fails_with operator.log 'DaemonSet gpu-operator/nvidia-operator-validator: not ready' &&
     playbook assert-operator.log "$here/assert-operator.yml"
 }
+# NVIDIA's DRA driver in place of the GPU Operator. Refused first, nothing
+# installed: the default namespace, and the worker in runtime mode (no CDI).
+# Then installed for real: the DeviceClasses are accepted by the API server,
+# the kubelet plugin runs only on the worker, whose init container waits for a
+# driver that is not there, and the stage says so; a second run changes
+# nothing. The validate pod's claim cannot be allocated, and the role says
+# why; teardown leaves no release, namespace, DeviceClass or CRD behind.
+dra() {
+  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra)
+  playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
+    -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent &&
+    { if playbook dra-default-ns.log "$here/stage.yml" "${stage[@]}" -e dra_driver_namespace=default; then
+        echo "kubernetes tests: the DRA driver was installed into the default namespace" >&2; return 1; fi; } &&
+    fails_with dra-default-ns.log "dra_driver_namespace is 'default': NVIDIA's DRA driver refuses the default namespace" &&
+    { if playbook dra-runtime-mode.log "$here/stage.yml" "${stage[@]}" -e kubegpu_runtime_mode=runtime; then
+        echo "kubernetes tests: the DRA driver was installed for a node without CDI" >&2; return 1; fi; } &&
+    fails_with dra-runtime-mode.log 'kubegpu-k8s-worker runs its GPUs in runtime mode, without CDI' &&
+    playbook assert-dra-refused.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent &&
+    { if playbook dra.log "$here/stage.yml" "${stage[@]}"; then
+        echo "kubernetes tests: the DRA driver served a node without a GPU" >&2; return 1; fi; } &&
+    fails_with dra.log "NVIDIA's DRA driver does not serve every GPU node: kubegpu-k8s-worker: no ResourceSlice of gpu.nvidia.com lists a GPU" &&
+    fails_with dra.log 'kubegpu-k8s-worker: pod dra-driver-nvidia-gpu-kubelet-plugin-' &&
+    fails_with dra.log 'waiting for the NVIDIA driver under / on the host' &&
+    playbook assert-dra.log "$here/assert-dra.yml" -e kubegpu_test_dra=present &&
+    { if playbook dra-again.log "$here/stage.yml" "${stage[@]}"; then
+        echo "kubernetes tests: the second DRA run served a node without a GPU" >&2; return 1; fi; } &&
+    unchanged dra-again.log &&
+    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra; then
+        echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1; fi; } &&
+    fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable$' &&
+    fails_with dra-validate.log "kubegpu-k8s-worker: the scheduler could not allocate the pod's ResourceClaim" &&
+    fails_with dra-validate.log 'kubelet plugin: .*waiting for the NVIDIA driver' &&
+    playbook dra-absent.log "$here/stage.yml" "${stage[@]}" -e dra_driver_state=absent &&
+    playbook assert-dra-absent.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent
+}
 failure() { playbook failure.log "$here/failure.yml"; }
 teardown() {
   playbook teardown.log playbooks/kubernetes.yml -e kubernetes_state=absent &&
@@ -207,7 +253,7 @@ teardown() {
     playbook assert-teardown.log "$here/assert-teardown.yml"
 }
 
-steps=(plan build rerun assert device_plugin validate operator failure teardown)
+steps=(plan build rerun assert device_plugin validate operator dra failure teardown)
 [ $# -gt 0 ] && steps=("$@")
 failed=()
 summary=()

@@ -163,6 +163,10 @@ def provisioned(args):
             f"{name}: kubegpu_private_ip {hv.get('kubegpu_private_ip')} != {inst.get('PrivateIpAddress')}",
         )
         c.expect(hv.get("ansible_user") == "ubuntu", f"{name}: ansible_user {hv.get('ansible_user')}")
+        c.expect(
+            "StrictHostKeyChecking=accept-new" in (hv.get("ansible_ssh_common_args") or ""),
+            f"{name}: ansible_ssh_common_args {hv.get('ansible_ssh_common_args')!r} lacks accept-new",
+        )
         if args.private_key_file:
             c.expect(
                 hv.get("ansible_ssh_private_key_file") == args.private_key_file,

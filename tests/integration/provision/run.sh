@@ -127,6 +127,18 @@ for message in 'not valid: "10.0.0.300/24", "203.0.113.7"' 'fix: 10.1.2.3/24 -> 
   echo "  and: $message"
 done
 bad_plan empty-allowed-cidrs 'allowed_cidrs is empty: list the IPv4 networks you administer the cluster from' -var 'allowed_cidrs=[]'
+# Networks that each pass but together open SSH and the API server to the whole internet.
+bad_plan halves-of-the-internet 'allowed_cidrs together cover more than a sixteenth of all IPv4 addresses' \
+  -var 'allowed_cidrs=["0.0.0.0/1","128.0.0.0/1"]'
+tr -s '\n ' '  ' <"$WORK/bad-halves-of-the-internet.log" | grep -qF 'Too large: 0.0.0.0/1, 128.0.0.0/1.' \
+  || fail "bad input: the networks larger than a /8 are not named"
+bad_plan seventeen-slash-8s 'allowed_cidrs together cover more than a sixteenth of all IPv4 addresses' \
+  -var "allowed_cidrs=[$(for i in $(seq 1 17); do printf '"%d.0.0.0/8",' "$i"; done | sed 's/,$//')]"
+bad_plan zone-of-another-region 'availability_zone "eu-west-1a" is not a zone of region "us-east-1"' \
+  -var availability_zone=eu-west-1a
+bad_plan more-gpu-nodes-than-range 'gpu_node_count is 5000: this module makes at most 1024 GPU nodes' -var gpu_node_count=5000
+bad_plan more-nodes-than-the-subnet 'gpu_node_count is 11, but the subnet this module creates from vpc_cidr 10.42.0.0/24' \
+  -var gpu_node_count=11 -var vpc_cidr=10.42.0.0/24
 
 # --- 5. moto ---------------------------------------------------------------------------
 step "start moto on loopback"
@@ -169,6 +181,8 @@ all:
       # moto's built-in Canonical images predate 24.04: exercise the same
       # owner + name lookup with a pattern it holds.
       ami_name_pattern: ubuntu/images/hvm-ssd/ubuntu-xenial-16.04-amd64-server-*
+      # A zone of the region passes the module's availability_zone check.
+      availability_zone: us-east-1b
 INVENTORY
 
 # Run from $WORK/project, as a user runs from their project directory: the

@@ -147,3 +147,35 @@ def test_root_that_is_a_file_is_refused(tmp_path):
 
     with pytest.raises(GatherError, match="not a directory"):
         gather_facts(str(regular))
+
+
+def test_pci_tree_with_more_entries_than_any_node_is_bounded_and_reported_once(h200_root, monkeypatch):
+    # Before: every entry was read, and each one that could not be became a read error of its own.
+    assert collect.MAX_PCI_DEVICES >= 4096  # the real bound; a smaller one keeps this test fast
+    monkeypatch.setattr(collect, "MAX_PCI_DEVICES", 600)
+    devices = h200_root.host("/sys/bus/pci/devices")
+    for index in range(collect.MAX_PCI_DEVICES + 500):
+        (devices / ("0001:%02x:%02x.%x" % (index // 256, (index // 8) % 32, index % 8))).write_bytes(b"")
+
+    facts = _gather_within_deadline(h200_root)
+
+    assert len(facts["read_errors"]) == collect.MAX_READ_ERRORS + 1
+    bound = [e for e in facts["read_errors"] if e["path"] == "/sys/bus/pci/devices"]
+    assert bound == [
+        {
+            "path": "/sys/bus/pci/devices",
+            "reason": "has more than %d entries, more than any real node has there; only %d were read"
+            % (collect.MAX_PCI_DEVICES, collect.MAX_PCI_DEVICES),
+        }
+    ]
+    last = facts["read_errors"][-1]["reason"]
+    assert last.startswith("and ") and "only the first %d are listed" % collect.MAX_READ_ERRORS in last
+    finding = [f for f in facts["findings"] if f["id"] == "read_errors"]
+    assert len(finding) == 1
+
+
+def test_command_timeout_below_one_is_refused():
+    for value in (0, -1):
+        with pytest.raises(GatherError, match="command_timeout is %d: it must be at least 1" % value):
+            collect.check_command_timeout(value)
+    collect.check_command_timeout(1)

@@ -17,6 +17,7 @@ from ansible_collections.kubegpu.nvidia.plugins.module_utils._node_read import (
     list_files,
     read_text_file,
 )
+from ansible_collections.kubegpu.nvidia.tests.unit.deadline import deadline
 
 WHAT = "the module's test drop-in"
 TEXT = '# ünïcode comment\n[crio.runtime]\ndefault_runtime = "crun"\n'
@@ -174,18 +175,69 @@ def test_list_files_lists_nested_hidden_and_linked_files_sorted_without_director
     assert read_text_file(f"{top}/70-dangling", WHAT, links=True) is None
 
 
-def test_list_files_follows_a_linked_subdirectory_and_names_files_under_the_link(tmp_path):
+def test_list_files_refuses_a_linked_subdirectory_as_crio_does(tmp_path):
+    # CRI-O v1.36.3 (crio config --config-dir) fails on it: "read <link>: is a directory".
     top = tmp_path / "crio.conf.d"
     top.mkdir()
     elsewhere = tmp_path / "vendor"
     write(elsewhere / "runc.conf")
     (top / "vendor.d").symlink_to(elsewhere)
-    assert list_files(str(top)) == [f"{top}/vendor.d/runc.conf"]
+    with pytest.raises(NodeReadError) as err:
+        list_files(str(top))
+    assert str(err.value).startswith(f"{top}/vendor.d: is a symbolic link to a directory ({elsewhere})")
+    assert "is a directory" in str(err.value) and "Remove the link" in str(err.value)
 
 
-def test_list_files_of_a_linked_directory_lists_through_the_link(tmp_path):
+def test_list_files_refuses_a_drop_in_directory_that_is_a_link_as_crio_does(tmp_path):
     real = tmp_path / "real.d"
     write(real / "a")
     link = tmp_path / "crio.conf.d"
     link.symlink_to(real)
-    assert list_files(str(link)) == [os.path.join(str(link), "a")]
+    with pytest.raises(NodeReadError, match=r"is a symbolic link to a directory .*Make it a directory"):
+        list_files(str(link))
+
+
+@pytest.mark.parametrize("target", ["..", "/", "."])
+def test_list_files_ends_on_a_link_loop_or_a_link_to_the_root(tmp_path, target):
+    # Before: os.walk(followlinks=True) went round the loop (or through all of /) until killed.
+    top = tmp_path / "crio.conf.d"
+    write(top / "10-crio.conf")
+    (top / "sub").mkdir()
+    (top / "sub" / "loop").symlink_to(target)
+    with deadline(20, "list_files"), pytest.raises(NodeReadError, match=r"sub/loop: is a symbolic link to a dir"):
+        list_files(str(top))
+
+
+def test_list_files_stops_past_its_bound_and_says_so(tmp_path):
+    top = tmp_path / "crio.conf.d"
+    for index in range(12):
+        write(top / "many" / f"{index:02d}.conf")
+    assert len(list_files(str(top), limit=13)) == 12
+    with pytest.raises(NodeReadError, match=r"holds more than 12 entries; CRI-O reads every file below it"):
+        list_files(str(top), limit=12)
+
+
+def test_a_fifo_is_refused_without_opening_it(tmp_path):
+    # Before: open() of a FIFO waited for a writer for ever.
+    fifo = tmp_path / "crio.conf.d" / "50-pipe.conf"
+    fifo.parent.mkdir()
+    os.mkfifo(fifo)
+    for links in (False, True):
+        refused = pytest.raises(NodeReadError, match=r"50-pipe.conf: is not a regular file \(it is a FIFO")
+        with deadline(10, "read_text_file"), refused:
+            read_text_file(str(fifo), WHAT, links=links)
+
+
+def test_a_link_to_a_huge_file_is_refused_unread(tmp_path):
+    # Before: read whole; a link to /dev/zero or a sparse file grew the module until the OOM killer came.
+    huge = tmp_path / "huge"
+    with open(huge, "wb") as handle:
+        handle.truncate(64 * 1024 * 1024)  # sparse
+    link = tmp_path / "crio.conf.d" / "60-huge.conf"
+    link.parent.mkdir()
+    link.symlink_to(huge)
+    with pytest.raises(NodeReadError, match=r"60-huge.conf: is 67108864 bytes, larger than the 8388608 bytes"):
+        read_text_file(str(link), WHAT, links=True)
+    with pytest.raises(NodeReadError, match=r"is not a regular file \(it is a character device\)"):
+        os.symlink("/dev/zero", tmp_path / "crio.conf.d" / "70-zero.conf")
+        read_text_file(str(tmp_path / "crio.conf.d" / "70-zero.conf"), WHAT, links=True)

@@ -13,6 +13,7 @@ import pytest
 import yaml
 
 from ansible_collections.kubegpu.nvidia.plugins.modules import gpu_facts
+from ansible_collections.kubegpu.nvidia.tests.unit.deadline import deadline
 from ansible_collections.kubegpu.nvidia.tests.unit.plugins.module_utils.conftest import (
     FakeRoot,
     build_h200_root,
@@ -150,3 +151,23 @@ def test_hanging_nvidia_smi_is_stopped_after_command_timeout_and_reported(tmp_pa
     assert smi["path"] == str(fake)
     assert smi["error"] == "{0} -q -x did not answer in time and was stopped (command_timeout)".format(fake)
     assert "nvidia_smi_failed" in [f["id"] for f in result["ansible_facts"]["nvidia"]["findings"]]
+
+
+@pytest.mark.parametrize("limit", [0, -5])
+def test_command_timeout_of_zero_or_less_is_refused_before_anything_runs(tmp_path, capsys, monkeypatch, limit):
+    # Before: 0 or less ran nvidia-smi with no bound, and a hanging one held the task for ever.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    ran = tmp_path / "ran"
+    fake = bin_dir / "nvidia-smi"
+    fake.write_text("#!/bin/sh\ntouch {0}\nexec sleep 600\n".format(ran))
+    fake.chmod(0o755)
+    monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, "/usr/bin:/bin"))
+
+    with deadline(30, "gpu_facts with command_timeout %d" % limit):
+        code, result = _run({"command_timeout": limit}, capsys)
+
+    assert code == 1 and result["failed"] is True
+    assert result["msg"].startswith("command_timeout is %d: it must be at least 1 (seconds)" % limit)
+    assert "Leave it out for the default of 60" in result["msg"]
+    assert not ran.exists()

@@ -234,7 +234,8 @@ def test_cdi_asked_for_by_the_node_on_containerd_1_6_is_refused_even_where_the_c
 
 @pytest.mark.parametrize('key, variable', [('node_mode', 'container_runtime_mode'), ('mode', 'kubegpu_runtime_mode')])
 def test_an_unknown_mode_is_refused_naming_the_variable_that_holds_it(key, variable):
-    with pytest.raises(DecisionError, match=r"^{0} is 'legacy'; expected cdi, runtime, or empty".format(variable)):
+    with pytest.raises(DecisionError,
+                       match=r"^{0} is 'legacy'; expected cdi, runtime, cdi_handler, or empty".format(variable)):
         decide_node(facts(containerd='1.7.24'), {key: 'legacy'})
 
 
@@ -442,7 +443,8 @@ def test_with_no_gpu_node_the_plans_mode_is_the_one_given_else_cdi(mode, expecte
 
 
 def test_with_no_gpu_node_an_unknown_mode_is_refused_naming_kubegpu_runtime_mode():
-    with pytest.raises(DecisionError, match=r"^kubegpu_runtime_mode is 'legacy'; expected cdi, runtime, or empty"):
+    with pytest.raises(DecisionError,
+                       match=r"^kubegpu_runtime_mode is 'legacy'; expected cdi, runtime, cdi_handler, or empty"):
         cluster_plan([], mode='legacy')
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import compute_findings
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._preflight import PreflightInputError, assess
 
 SECURE_BOOT = {
@@ -90,3 +91,11 @@ def test_input_that_is_not_gpu_facts_is_refused_with_what_to_run(bad):
 def test_unknown_severity_is_refused():
     with pytest.raises(PreflightInputError, match="unknown severity 'fatal'"):
         assess(facts({'id': 'x', 'severity': 'fatal', 'message': 'm', 'fix': 'f'}))
+
+
+def test_info_finding_shows_its_next_step_and_the_no_gpu_one_points_at_an_inventory():
+    no_gpu = facts(*compute_findings({'gpus': [], 'driver': {}}), gpu_count=0)
+    line = next(line for line in assess(no_gpu)['report'] if '[no_gpu]' in line)
+
+    assert line.startswith('INFO [no_gpu] ')
+    assert ' Next: ' in line and 'inventory/sample' in line and '-i ' in line

@@ -94,3 +94,28 @@ def test_lines_are_a_header_a_rule_and_aligned_rows():
 
 def test_an_inventory_without_gpu_nodes_says_so():
     assert summary_lines([])[-1] == "(no GPU node in this run's inventory)"
+
+
+def test_node_that_did_not_answer_says_unreachable_and_the_connections_message():
+    host = {"inventory_hostname": "gpu-c", "kubegpu_node_stopped": {
+        "kind": "unreachable",
+        "message": "timed out waiting for ping module test: Failed to connect to the host via ssh: "
+                   "ssh: connect to host 10.0.0.9 port 22: No route to host"}}
+
+    row = summary_rows([host])[0]
+
+    assert row["skipped"] == ("unreachable: Failed to connect to the host via ssh: "
+                              "ssh: connect to host 10.0.0.9 port 22: No route to host")
+    assert (row["gpus"], row["changed"]) == ("-", "-")
+
+
+def test_node_preflight_refused_says_stopped_with_the_first_line_of_the_refusal():
+    facts = {"gpu_count": 0, "gpus": [], "driver": {"loaded": False}, "runtimes": {}}
+    host = {"inventory_hostname": "gpu-d", "ansible_facts": {"nvidia": facts},
+            "kubegpu_node_stopped": {"kind": "refused",
+                                     "message": "Preflight failed on gpu-d: gpu_required: no GPU\nmore"}}
+
+    row = summary_rows([host])[0]
+
+    assert row["skipped"] == "stopped: Preflight failed on gpu-d: gpu_required: no GPU"
+    assert row["gpus"] == "none"
