@@ -297,7 +297,7 @@ def render(rows, transforms, *, info, command, forks, when):
             **info
         ),
         "",
-        "Command (from the collection root):",
+        "Command (in the repository, whose docs/development.md says how to run it):",
         "",
         "```",
         command,
@@ -338,7 +338,8 @@ def write_section(path, body):
 
 def main(argv=None):
     args = parse_args(sys.argv[1:] if argv is None else argv)
-    command = shlex.join([".venv/bin/python", "benchmarks/fleet.py", *(sys.argv[1:] if argv is None else argv)])
+    # The shipped page names no repository path (its tarball test): the script by its name.
+    command = shlex.join(["fleet.py", *(sys.argv[1:] if argv is None else argv)])
     sizes = [int(n) for n in args.hosts.split(",") if n.strip()]
     repeats = [int(n) for n in args.repeat.split(",") if n.strip()]
     repeats = repeats * len(sizes) if len(repeats) == 1 else repeats

@@ -11,6 +11,8 @@ core=$("$venv/bin/python" -c 'import ansible.release as r; print(r.__version__)'
 # Outside this checkout (inside a git work tree, ansible-test lists files with
 # git), and one directory per run so that runs side by side do not collide.
 work=$(mktemp -d "${TMPDIR:-/tmp}/kubegpu-ansible-test-$core.XXXXXX")
+# Readable by every user (mktemp makes it 0700): the units run scripts of the copy as nobody.
+chmod 0755 "$work"
 trap 'rm -rf "$work"' EXIT
 dest="$work/ansible_collections/kubegpu/nvidia"
 mkdir -p "$dest"

@@ -18,7 +18,7 @@ description:
     file that is missing, a path outside the directory or a file that is not a regular file; and for a directory
     without a checksum list. The fix it gives is to rebuild the bundle with the C(kubegpu.nvidia.bundle) playbook.
   - Runs on the controller only; nothing is sent to the host. Reads only, so check mode changes nothing either.
-author: kubegpu.nvidia contributors
+author: kubegpu.nvidia contributors (@kubegpu)
 options:
   path:
     description: The bundle directory on the controller.
@@ -47,10 +47,14 @@ options:
     default: ""
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: none
   platform:
+    description: Target OS/families that can be operated against.
+    support: full
     platforms: all
 notes:
   - The kubernetes role's offline install and the container_toolkit role's binaries install call it.

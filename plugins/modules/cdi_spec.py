@@ -42,7 +42,7 @@ description:
     link, so the real file is bind-mounted a second time under each SONAME (and under C(libcuda.so), which
     frameworks open by name). Bind mounts of one file keep its inode, so the loader never loads it twice.
     Binaries go to C(/usr/bin), which is on every image's C(PATH). This makes C(nvidia-smi) and CUDA work in
-    a plain glibc image whose loader cache is empty (proven on an H200 in the collection's C(tests/gpu))."
+    a plain glibc image whose loader cache is empty (proven on a real H200 with a CUDA vector add)."
   - "B(Differences from C(nvidia-ctk cdi generate)), entry by entry. Device names, C(/dev) nodes, the
     C(NVIDIA_VISIBLE_DEVICES=void) env and the mount options are the same. Intended differences: (1) without
     the toolkit, the hook-free layout above instead of no spec at all; (2) C(cdiVersion) is the oldest

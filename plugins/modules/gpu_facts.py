@@ -58,9 +58,10 @@ options:
   command_timeout:
     description:
       - Seconds each command the module runs (C(nvidia-smi), C(ldconfig -p), C(containerd --version),
-        C(containerd config dump)) may take before it is stopped and reported as failed. A GPU that fell off
-        the bus can make C(nvidia-smi) hang; the rest of the facts are still returned.
-      - At least C(1): C(0) or less is refused, since a hanging command would then hold the task for ever.
+        C(containerd config dump), C(systemctl is-active nvidia-fabricmanager.service)) may take before it is
+        stopped and reported as failed. A GPU that fell off the bus can make C(nvidia-smi) hang; the rest of the
+        facts are still returned.
+      - At least C(1); C(0) or less is refused, since a hanging command would then hold the task for ever.
       - Needs C(timeout) from coreutils on the node; without it commands run unbounded.
     type: int
     default: 60
@@ -292,6 +293,24 @@ ansible_facts:
               description: NUMA node, V(null) when none.
               type: int
               sample: 0
+            registered:
+              description: Whether the C(nvidia-nvswitch) driver lists the switch in
+                C(/proc/driver/nvidia-nvswitch/devices).
+              type: bool
+              sample: true
+            bios_version:
+              description: The switch's BIOS version from its
+                C(/proc/driver/nvidia-nvswitch/devices/<address>/information), V(null) when not registered or not known.
+              type: str
+              sample: 96.10.6d.00.01
+        nvswitch_device_nodes:
+          description:
+            - Names of the C(/dev/nvidia-nvswitch*) nodes (C(nvidia-nvswitchctl) and one C(nvidia-nvswitch<N>) per
+              switch), sorted; empty on a host without NVSwitches, where C(/dev) is not read for them.
+          returned: always
+          type: list
+          elements: str
+          sample: [nvidia-nvswitch0, nvidia-nvswitch1, nvidia-nvswitchctl]
         driver:
           description: The NVIDIA kernel module.
           returned: always
@@ -498,6 +517,19 @@ ansible_facts:
               description: Path of C(nvidia-fabricmanager.service), else V(null).
               type: str
               sample: /lib/systemd/system/nvidia-fabricmanager.service
+            enabled:
+              description: Whether the unit is enabled (linked into C(multi-user.target.wants) or
+                C(default.target.wants) under C(/etc/systemd/system)); V(null) when the unit is not installed.
+              type: bool
+              sample: true
+            active_state:
+              description:
+                - What C(systemctl is-active nvidia-fabricmanager.service) printed (V(active), V(inactive),
+                  V(failed), ...).
+                - Asked only on the node itself (root V(/)) where the unit is installed, under O(command_timeout);
+                  V(null) otherwise or when the answer is not a systemd state.
+              type: str
+              sample: active
         container_toolkit:
           description: The NVIDIA container toolkit.
           returned: always
@@ -732,8 +764,8 @@ ansible_facts:
             - What the facts mean, computed from them alone; ids and severities are stable.
             - "Ids: V(no_gpu), V(nouveau_loaded), V(nouveau_not_blacklisted), V(secure_boot_unsigned_modules),
               V(kernel_headers_missing), V(gpu_not_bound), V(driver_installed_not_loaded), V(driver_library_mismatch),
-              V(nvswitch_fabric_manager_missing), V(containerd_config_version), V(mig_pending_change),
-              V(nvidia_smi_failed), V(read_errors)."
+              V(nvswitch_fabric_manager_missing), V(nvswitch_fabric_manager_inactive), V(containerd_config_version),
+              V(mig_pending_change), V(nvidia_smi_failed), V(read_errors)."
           returned: always
           type: list
           elements: dict

@@ -161,4 +161,3 @@ def verify(directory, required=(), optional=(), sums_name=SUMS, variable=''):
         raise BundleError('{0} fails its checksum list {1}, so nothing was copied: {2}. Fix: {3}'.format(
             label, sums_name, '; '.join(problems), REBUILD.format(sums_name)))
     return {'files': sorted(wanted), 'sha256': {rel: sums[rel] for rel in sorted(wanted)}}
-

@@ -48,6 +48,15 @@ def driver_refusal(record):
                 'hands GPUs to containers only as CDI devices. Set kubegpu_runtime_mode: cdi (and no '
                 'container_runtime_mode of the node\'s own), on containerd 1.7 or later or CRI-O'.format(
                     host, record.get('mode') or 'no'))
+    root = record.get('driver_root') or '/'
+    if root != '/' and not root.startswith('/run/'):
+        # Seen on a real H100 whose driver lives under /usr/local/nvidia (docs/validation/2026-12-06-h100-dra.md):
+        # with that root every claim fails ("empty device edits"), with / the plugin cannot find libnvidia-ml.
+        return ('kubegpu_gpu_stack is dra, but the NVIDIA driver on {0} is installed under the prefix {1}: NVIDIA\'s '
+                'DRA driver v0.4.1 takes the GPUs\' device nodes from its driver root\'s dev/ and the libraries from '
+                'the root\'s standard places, which a prefix does not have, so no claim could get a GPU. Install the '
+                'driver under / (distribution or NVIDIA packages) or as a driver container, or keep '
+                'kubegpu_gpu_stack: device_plugin'.format(host, root))
     version = record.get('driver_version')
     if version:
         parsed = _version(version)

@@ -200,7 +200,8 @@ def _client_certificate_problem(data):
         return ''
     try:
         cert = x509.load_pem_x509_certificate(base64.b64decode(data))
-    except Exception:  # pylint: disable=broad-except  (not readable here: the probe's words stand)
+    # Not readable here: the probe's words stand.
+    except Exception:  # pylint: disable=broad-except
         return ''
     now = datetime.datetime.now(datetime.timezone.utc)
     not_after = getattr(cert, 'not_valid_after_utc', None) or cert.not_valid_after.replace(tzinfo=datetime.timezone.utc)

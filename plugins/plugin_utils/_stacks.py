@@ -48,7 +48,7 @@ def refusal(daemonsets, stack):
     if not others:
         return ''
     first = others[0]
+    stack = first['stack']
     return ('{0} is already deployed (DaemonSet {1}), and two stacks would hand out the same GPUs twice. Remove it '
             'first, once no pod holds its GPUs (the cluster stage with kubegpu_gpu_stack={2} and -e {3}), or keep '
-            'kubegpu_gpu_stack as it was.'.format(LABELS[first['stack']], first['name'], first['stack'],
-                                                   _REMOVE[first['stack']]))
+            'kubegpu_gpu_stack as it was.'.format(LABELS[stack], first['name'], stack, _REMOVE[stack]))

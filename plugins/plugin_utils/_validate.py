@@ -36,6 +36,8 @@ _INSUFFICIENT = re.compile(r'(?:Insufficient |OutOf)(?P<resource>nvidia\.com/[\w
 # What NVIDIA's CUDA vectorAdd sample prints on success (and what the GPU host's own test program,
 # tests/gpu/vectoradd.cu, prints with it): the vector add passed only where the log has this line.
 VECTOR_ADD_PASSED = 'Test PASSED'
+# The kubelet, when the DRA driver could not prepare a claim's devices on the node.
+_PREPARE_FAILED = re.compile(r'NodePrepareResources failed[^:]*: (?P<why>[^\n]+)')
 # The scheduler's DRA plugin, when no ResourceSlice offers what the pod's claim asks for on its node.
 _UNALLOCATABLE = re.compile(
     r'cannot allocate all claims|(?:resource ?claim|claim)[^.\n]*(?:unallocatable|not (?:be )?allocat)', re.IGNORECASE)
@@ -49,6 +51,7 @@ REASONS = {
         'the scheduler could not allocate the pod\'s ResourceClaim: no gpu.nvidia.com ResourceSlice offers these GPUs '
         'on the node'),
     'claim_mismatch': 'nvidia-smi saw other GPUs than the ResourceClaim was allocated',
+    'claim_prepare_failed': 'the DRA driver could not prepare the claim\'s GPUs on the node',
     'unschedulable': 'the scheduler could not place the pod on its node',
     'runtimeclass_missing': 'the pod asks for a RuntimeClass the cluster does not have',
     'runtime_handler_missing': 'the node\'s container runtime has no handler for the RuntimeClass: runtime config',
@@ -69,6 +72,9 @@ _FIXES = {
         'Check the DRA driver\'s kubelet plugin on this node (its state and log are below) and its ResourceSlice '
         '(kubectl get resourceslices).'),
     'claim_mismatch': 'The container got other GPUs than the claim names: check the node\'s CDI specs in /var/run/cdi.',
+    'claim_prepare_failed': (
+        'Read the kubelet plugin\'s message below. "empty device edits": no device nodes under nvidiaDriverRoot\'s '
+        'dev/ (dra_driver_driver_root: / for a driver installed on the host).'),
     'unschedulable': 'Read the scheduler message below: taints, node selector or node readiness.',
     'runtimeclass_missing': 'Deploy the RuntimeClass (device_plugin_runtime_class) or use kubegpu_runtime_mode: cdi.',
     'runtime_handler_missing': (
@@ -206,6 +212,10 @@ def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector
         if not plugin_log:
             evidence.append('device plugin: no log (no device plugin pod on this node)')
         return done('insufficient_gpu', None, evidence)
+    match, text = _find(_PREPARE_FAILED, texts)
+    if match and phase == 'Pending':
+        evidence = [text] + ['{0}: {1}'.format(plugin, line) for line in _tail(plugin_log)]
+        return done('claim_prepare_failed', _first_line(match.group('why'))[:300], evidence)
     match, text = _find(_UNALLOCATABLE, texts)
     if match and phase == 'Pending':
         evidence = [text] + ['{0}: {1}'.format(plugin, line) for line in _tail(plugin_log)]
@@ -224,16 +234,53 @@ def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector
     return done('pod_failed', 'unexpected phase {0}'.format(phase), event_texts[-5:])
 
 
+def _count(value):
+    try:
+        return int(str(value)) if value not in (None, '') else None
+    except ValueError:
+        return None
+
+
+def gpus_cell(gpus, gpu_count=None, advertised=None, sharing=None, replicas=1):
+    """The summary's GPUS cell: ``gpus`` (seen/expected), and with sharing what the node advertises.
+
+    With time-slicing or MPS each GPU is advertised ``replicas`` times: an 8-GPU node with ``replicas: 2``
+    reads ``8/8 (16 advertised, time-slicing x2)``. An advertised count that is not ``gpu_count`` times
+    ``replicas`` says what it should be, so a GPU missing from the device plugin shows in the summary.
+    """
+    cell = str(gpus) if gpus not in (None, '') else '-'
+    try:
+        replicas = max(int(replicas or 1), 1)
+    except (TypeError, ValueError):
+        replicas = 1
+    shared = sharing not in (None, '', 'none') and replicas > 1
+    notes = []
+    advertised, gpu_count = _count(advertised), _count(gpu_count)
+    if advertised is not None and gpu_count is not None:
+        want = gpu_count * (replicas if shared else 1)
+        differs = '' if advertised == want else ', {0} expected'.format(want)
+        notes.append('{0} advertised{1}'.format(advertised, differs))
+    elif shared:
+        notes.append('advertised count unknown')
+    if shared:
+        notes.append('{0} x{1}'.format(sharing, replicas))
+    return cell + (' ({0})'.format(', '.join(notes)) if notes else '')
+
+
 def summary_table(rows):
     """Render the run's summary as aligned text lines.
 
-    ``rows``: dicts with node, gpus, driver, runtime, mode, stack, result (missing keys print ``-``).
+    ``rows``: dicts with node, gpus, driver, runtime, mode, stack, result (missing keys print ``-``); with
+    ``advertised`` (the node's nvidia.com/gpu capacity), ``gpu_count``, ``sharing`` and ``replicas`` the
+    GPUS cell also tells the advertised count (see gpus_cell).
     """
     columns = (('node', 'NODE'), ('gpus', 'GPUS'), ('driver', 'DRIVER'), ('runtime', 'RUNTIME'),
                ('mode', 'MODE'), ('stack', 'STACK'), ('result', 'VALIDATION'))
     table = [[title for dummy, title in columns]]
     for row in rows or []:
-        table.append([str(row.get(key)) if row.get(key) not in (None, '') else '-' for key, dummy in columns])
+        cells = dict(row, gpus=gpus_cell(row.get('gpus'), row.get('gpu_count'), row.get('advertised'),
+                                         row.get('sharing'), row.get('replicas')))
+        table.append([str(cells.get(key)) if cells.get(key) not in (None, '') else '-' for key, dummy in columns])
     widths = [max(len(line[i]) for line in table) for i in range(len(columns))]
     lines = []
     for index, line in enumerate(table):

@@ -67,6 +67,17 @@ observe() {
         echo "--- previous"
         kubectl logs -n "${pod%%/*}" "${pod#*/}" --all-containers --prefix --tail=100 --previous 2>&1
     done >"$out/$name-pod-logs.txt"
+    # What the kubelet said about pods and DRA claims (prepare, CDI), and the node's CDI specs.
+    {
+        journalctl -u kubelet --no-pager -o short-precise | grep -iE 'dra|claim|prepare|cdi|FailedCreatePodSandBox|Error' | tail -n 80
+        echo "--- events"
+        kubectl get events -A --sort-by=.lastTimestamp | tail -n 40
+        echo "--- resourceclaims"
+        kubectl get resourceclaims -A -o yaml
+        echo "--- /var/run/cdi and /etc/cdi"
+        ls -la /var/run/cdi /etc/cdi 2>&1
+        head -c 4000 /var/run/cdi/*.json /var/run/cdi/*.yaml 2>/dev/null
+    } >"$out/$name-kubelet.txt" 2>&1
 }
 
 status=0

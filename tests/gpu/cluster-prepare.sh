@@ -114,8 +114,9 @@ cp -L "$shared_bin/gpu-operator-v26.7.0.tgz" "$shared_bin/dra-driver-nvidia-gpu-
 mkdir -p "$stage/nvidia/bin"
 for name in "${nvidia_binaries[@]}"; do
     want=$(awk -v f="$name.xz" '$2 == f { print $1 }' "$shared_bin/SHA256SUMS")
-    [ -n "$want" ] && [ "$(sha256sum <"$shared_bin/$name.xz" | cut -d' ' -f1)" = "$want" ] ||
+    if [ -z "$want" ] || [ "$(sha256sum <"$shared_bin/$name.xz" | cut -d' ' -f1)" != "$want" ]; then
         die "$shared_bin/$name.xz does not match its SHA256SUMS"
+    fi
     xz -dc "$shared_bin/$name.xz" >"$stage/nvidia/bin/$name"
     chmod 0755 "$stage/nvidia/bin/$name"
 done

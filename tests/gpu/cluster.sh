@@ -44,7 +44,8 @@ node=${KUBEGPU_NODE_DIR:-/var/tmp/kubegpu-node}
 copy=${KUBEGPU_REPO_COPY:-/var/tmp/kubegpu-repo}
 # Likewise the node's results: written to node_out, copied to this call's OUT after each step.
 node_out=${KUBEGPU_NODE_OUT:-/var/tmp/kubegpu-out}
-collect() { [ -d "$node_out" ] && cp -a "$node_out/." "$out/" 2>/dev/null; return 0; }
+# One archive: a call brings back only a few files from OUT.
+collect() { [ -d "$node_out" ] && tar -C "$node_out" -czf "$out/node-out.tgz" . 2>/dev/null; return 0; }
 name=kubegpu-node
 address=10.89.62.10
 image=localhost/kubegpu/cuda-vectoradd:v1
@@ -98,6 +99,12 @@ up() {
         >"$node/rootfs/etc/containerd/config.toml"
     # The host's loader configuration for the driver's libraries (as on the host).
     cp /etc/ld.so.conf.d/*nvidia* /etc/ld.so.conf.d/*cuda* "$node/rootfs/etc/ld.so.conf.d/" 2>/dev/null || true
+    # This host keeps nvidia-smi under its driver prefix, off every PATH; a driver package puts it in
+    # /usr/bin, where NVIDIA's DRA driver (nvidiaDriverRoot /) looks. Relative, so that it resolves
+    # wherever the node's root is mounted.
+    if [ -x /usr/local/nvidia/bin/nvidia-smi ] && [ ! -e "$node/rootfs/usr/bin/nvidia-smi" ]; then
+        ln -s ../local/nvidia/bin/nvidia-smi "$node/rootfs/usr/bin/nvidia-smi"
+    fi
     runc=$(runc_bin) || die "no runc runs here (the node's $node/rootfs/usr/sbin/runc needs glibc >= 2.38)"
     "$runc" --version | head -n 1
 
@@ -161,8 +168,8 @@ PY
     fi
 
     # The checksum list the kubernetes role verifies every bundle file against, now with the two images above.
-    (cd "$tree/bundle" && find . -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS) ||
-        die "could not write $tree/bundle/SHA256SUMS"
+    (cd "$tree/bundle" && find . -type f ! -name 'SHA256SUMS*' -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS.new &&
+        mv SHA256SUMS.new SHA256SUMS) || die "could not write $tree/bundle/SHA256SUMS"
 
     step "node container"
     rm -rf "$node_out" && mkdir -p "$node_out"
@@ -186,6 +193,8 @@ PY
     echo "systemd in the node: ${state:-no answer} after ${i} s"
     case $state in running | degraded) ;; *) cat "$node/console.log"; die "systemd did not come up in the node container" ;; esac
     in_node systemctl --failed --no-legend --plain | sed 's/^/failed unit: /'
+    # As on a host booted by systemd, the root mount is shared (the DRA driver's HostToContainer mounts need it).
+    in_node mount --make-rshared / || die "could not make the node's root mount shared"
 
     step "node network"
     if in_node ip link add kubegpu0 type veth peer name kubegpu1 2>/dev/null; then

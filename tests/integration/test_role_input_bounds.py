@@ -89,10 +89,11 @@ def test_bad_input_stops_the_role_at_its_check(ansible_env, tmp_path, role, vari
 
 def test_a_dedicated_cdi_directory_passes_the_check(ansible_env, tmp_path):
     # The check passes; the role then stops where it first needs the cluster (no kubeconfig here).
-    name, _ = run_role(ansible_env, tmp_path, 'device_plugin',
-                       {'device_plugin_cdi_spec_dir': '/var/lib/kubegpu/device-plugin-cdi',
-                        'device_plugin_sharing': 'time-slicing', 'device_plugin_sharing_replicas': 1})
+    name, result = run_role(ansible_env, tmp_path, 'device_plugin',
+                            {'device_plugin_cdi_spec_dir': '/var/lib/kubegpu/device-plugin-cdi',
+                             'device_plugin_sharing': 'time-slicing', 'device_plugin_sharing_replicas': 1})
     assert name not in (CHECK['device_plugin'], "kubegpu.nvidia.device_plugin : Check the device plugin's inputs")
+    assert 'device_plugin_' not in str(result.get('msg')), result
 
 
 HOSTILE_NODES = ['GPU Node 1', 'gpü-ñode "2": {x}', 'n' * 80, "it's #3"]

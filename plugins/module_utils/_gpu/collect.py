@@ -25,7 +25,7 @@ import shutil
 import stat
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (  # noqa: F401 - names tests use
-    MAX_FILE_BYTES,
+    MAX_FILE_BYTES,  # pylint: disable=unused-import
     FileRefused,
     read_regular_file,
 )
@@ -33,7 +33,7 @@ from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read impor
     file_type as _file_type,
 )
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import devices, parsers, runtime_cgroups
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import compute_findings
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import FABRIC_MANAGER_UNIT, compute_findings
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONFIGS
 
 BIN_DIRS = ("/usr/bin", "/usr/local/bin", "/usr/sbin", "/usr/local/sbin", "/bin", "/sbin", "/opt/bin")
@@ -70,6 +70,9 @@ CONTAINER_TOOLKIT_BINARIES = (
     "nvidia-container-cli",
 )
 SECURE_BOOT_GUID = "8be4df61-93ca-11d2-aa0d-e0a9e5b8cf8c"
+NVSWITCH_PROC_DEVICES = "/proc/driver/nvidia-nvswitch/devices"
+# What `systemctl is-active` prints (systemd's unit active states).
+SYSTEMD_ACTIVE_STATES = ("active", "reloading", "inactive", "failed", "activating", "deactivating", "maintenance")
 CONTAINERD_CONFIG = CONFIGS["containerd"]
 CRIO_CONFIG = CONFIGS["crio"]
 
@@ -763,14 +766,60 @@ def read_container_toolkit(reader):
     }
 
 
-def read_fabric_manager(reader, nvswitch_count):
+def read_nvswitch_driver(reader, nvswitches):
+    """What the nvidia-nvswitch driver made of the NVSwitches: its /proc entries and /dev nodes.
+
+    Adds ``registered`` and ``bios_version`` (from /proc/driver/nvidia-nvswitch/devices/<address>/information)
+    to each NVSwitch entry; returns the sorted /dev/nvidia-nvswitch* node names (``nvidia-nvswitchctl`` and one
+    ``nvidia-nvswitch<N>`` per switch, made by nvidia-modprobe).
+    """
+    registered = set()
+    for entry in reader.listdir(NVSWITCH_PROC_DEVICES) or []:
+        address = parsers.normalize_pci_address(entry)
+        if address:
+            registered.add(address)
+    for switch in nvswitches:
+        address = switch["pci_address"]
+        switch["registered"] = address in registered
+        switch["bios_version"] = None
+        if switch["registered"]:
+            path = posixpath.join(NVSWITCH_PROC_DEVICES, address, "information")
+            switch["bios_version"] = parsers.nvswitch_bios_version(reader.text(path))
+    if not nvswitches:
+        return []
+    return [name for name in reader.listdir("/dev") or [] if name.startswith("nvidia-nvswitch")]
+
+
+def _fabric_manager_state(reader, service, run_command):
+    """``systemctl is-active`` of the unit: live nodes with the unit installed only, bounded like every command."""
+    if not (service and reader.is_live and run_command is not None):
+        return None
+    try:
+        out = run_command(["systemctl", "is-active", FABRIC_MANAGER_UNIT])[1]
+    except OSError:
+        return None
+    # is-active exits 3 for inactive and failed units: the word it prints is the answer, whatever the rc.
+    word = parsers.first_line(out)
+    return word if word in SYSTEMD_ACTIVE_STATES else None
+
+
+def read_fabric_manager(reader, nvswitch_count, run_command=None):
     binary = reader.find_binary("nv-fabricmanager", use_path=False)
-    service = reader.find_file("nvidia-fabricmanager.service", SYSTEMD_DIRS)
+    service = reader.find_file(FABRIC_MANAGER_UNIT, SYSTEMD_DIRS)
+    enabled = None
+    if service:
+        # `systemctl enable` links the unit into the wants directory of its WantedBy target.
+        enabled = any(
+            reader.exists("/etc/systemd/system/%s.wants/%s" % (target, FABRIC_MANAGER_UNIT))
+            for target in ("multi-user.target", "default.target")
+        )
     return {
         "needed": nvswitch_count > 0,
         "installed": bool(binary or service),
         "binary_path": binary,
         "service_path": service,
+        "enabled": enabled,
+        "active_state": _fabric_manager_state(reader, service, run_command),
     }
 
 
@@ -807,6 +856,7 @@ def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=Non
     kernel = read_kernel(reader)
     os_info = read_os(reader)
     gpus, nvswitches = scan_pci(reader)
+    nvswitch_nodes = read_nvswitch_driver(reader, nvswitches)
     driver = read_driver(reader, kernel["release"])
     proc_gpus = read_proc_gpus(reader)
     driver_root = find_driver_root(reader, run_command)
@@ -822,6 +872,7 @@ def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=Non
         "gpus": gpus,
         "nvswitch_count": len(nvswitches),
         "nvswitches": nvswitches,
+        "nvswitch_device_nodes": nvswitch_nodes,
         "driver": driver,
         "driver_root": driver_root,
         "nvidia_smi": smi,
@@ -830,7 +881,7 @@ def gather_facts(root="/", run_command=None, nvidia_smi=True, nvidia_smi_xml=Non
         "init_systemd": runtime_cgroups.init_is_systemd(reader),
         "nouveau": read_nouveau(reader, gpus),
         "secure_boot": read_secure_boot(reader),
-        "fabric_manager": read_fabric_manager(reader, len(nvswitches)),
+        "fabric_manager": read_fabric_manager(reader, len(nvswitches), run_command),
         "container_toolkit": read_container_toolkit(reader),
         "cdi": read_cdi(reader),
         "runtimes": read_runtimes(reader, run_command),

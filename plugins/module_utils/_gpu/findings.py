@@ -22,6 +22,8 @@ INFO = "info"
 
 SEVERITIES = (BLOCKER, WARNING, INFO)
 
+FABRIC_MANAGER_UNIT = "nvidia-fabricmanager.service"
+
 FINDING_IDS = (
     "no_gpu",
     "nouveau_loaded",
@@ -32,6 +34,7 @@ FINDING_IDS = (
     "driver_installed_not_loaded",
     "driver_library_mismatch",
     "nvswitch_fabric_manager_missing",
+    "nvswitch_fabric_manager_inactive",
     "containerd_config_version",
     "mig_pending_change",
     "nvidia_smi_failed",
@@ -64,6 +67,24 @@ def _headers_package(facts):
     if family == "debian":
         return "linux-headers-%s" % release
     return "linux-headers-%s (Debian/Ubuntu) or kernel-devel-%s (RHEL family)" % (release, release)
+
+
+def _fabric_manager_inactive(facts, loaded):
+    """An NVSwitch host with the driver loaded whose installed Fabric Manager the node says is not running."""
+    fabric_manager = facts.get("fabric_manager") or {}
+    state = fabric_manager.get("active_state")
+    if not (loaded and facts.get("nvswitch_count") and fabric_manager.get("installed")) or state in (None, "active"):
+        return []
+    return [
+        _finding(
+            "nvswitch_fabric_manager_inactive",
+            BLOCKER,
+            "%d NVSwitch devices are present and NVIDIA Fabric Manager is installed but %s is %s:"
+            " CUDA on these GPUs fails until it runs." % (facts["nvswitch_count"], FABRIC_MANAGER_UNIT, state),
+            "Start it (systemctl enable --now %s); if it stops again, read journalctl -u %s: its branch must"
+            " match the driver's." % (FABRIC_MANAGER_UNIT, FABRIC_MANAGER_UNIT),
+        )
+    ]
 
 
 def compute_findings(facts):
@@ -189,6 +210,8 @@ def compute_findings(facts):
                 " nvidia-fabricmanager.service." % branch,
             )
         )
+
+    findings.extend(_fabric_manager_inactive(facts, loaded))
 
     containerd = (facts.get("runtimes") or {}).get("containerd") or {}
     if containerd.get("installed") or containerd.get("config_exists"):

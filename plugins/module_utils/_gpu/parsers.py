@@ -75,6 +75,12 @@ def parse_key_value_lines(text):
     return result
 
 
+def nvswitch_bios_version(text):
+    """The ``BIOS Version:`` of /proc/driver/nvidia-nvswitch/devices/<address>/information; None for N/A or absent."""
+    value = parse_key_value_lines(text).get("BIOS Version")
+    return value if value and value != "N/A" else None
+
+
 def parse_gpu_information(text):
     """/proc/driver/nvidia/gpus/<bus>/information -> GPU identity as the driver sees it."""
     fields = parse_key_value_lines(text)

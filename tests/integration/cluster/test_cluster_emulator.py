@@ -266,7 +266,8 @@ def test_emulator_refuses_an_unknown_stack(env, stack):
                        for entry in one['tasks'] if 'localhost' in entry['hosts']
                        and entry['task']['name'].split(' : ')[-1].startswith('Validating arguments against arg spec'))
         assert refusal.get('failed') is True
-        assert 'kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, dra, got: {0}'.format(stack) in refusal['msg']
+        want = 'kubegpu_gpu_stack must be one of: device_plugin, gpu_operator, dra, got: {0}'.format(stack)
+        assert want in refusal['msg']
         assert [one['play']['name'] for one in run['plays']][-1] == INPUTS_PLAY
         assert cluster.objects('daemonsets', 'kube-system') == {}
 
@@ -377,7 +378,7 @@ def test_emulator_gpu_operator_refuses_nodes_without_its_handler(env, tmp_path):
         refusal = task(run, "Refuse nodes that lack the runtime handler the operator's own pods run with")['msg']
         assert 'runtimeClassName nvidia' in refusal
         assert 'these nodes are in cdi mode, where the container_runtime role adds no handler: gpu-a.' in refusal
-        assert 'set kubegpu_runtime_mode: runtime' in refusal and 'kubegpu_manage_runtime: false' in refusal
+        assert 'set kubegpu_runtime_mode: cdi_handler' in refusal and 'kubegpu_manage_runtime: false' in refusal
 
         # A runtime class of the user's choosing is the one named.
         code, run = play(env, cluster, 'operator_flow.yml', {

@@ -274,7 +274,7 @@ def test_a_lock_whose_holder_was_killed_does_not_hold_the_next_task(tmp_path):
     holder = json.loads(taken.stdout)["pid"]
     assert not _lock_is_free(node.config)
     os.kill(holder, signal.SIGKILL)  # a run killed while it held the lock
-    for _ in range(50):
+    for dummy in range(50):
         if _lock_is_free(node.config):
             break
         time.sleep(0.1)

@@ -69,7 +69,8 @@ cp -lL "$kubernetes_bundle"/bin/* "$KUBEGPU_K8S_BUNDLE/bin/" 2>/dev/null || cp -
 for archive in "$kubernetes_bundle"/images/* "$nvidia_images"/images/*.tar "$dra_image"/images/*.tar; do
   cp -lL "$archive" "$KUBEGPU_K8S_BUNDLE/images/" 2>/dev/null || cp -L "$archive" "$KUBEGPU_K8S_BUNDLE/images/"
 done
-(cd "$KUBEGPU_K8S_BUNDLE" && find . -type f ! -name SHA256SUMS -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS) ||
+(cd "$KUBEGPU_K8S_BUNDLE" && find . -type f ! -name 'SHA256SUMS*' -printf '%P\n' | sort | xargs sha256sum >SHA256SUMS.new &&
+  mv SHA256SUMS.new SHA256SUMS) ||
   { echo "kubernetes tests: could not write the bundle's SHA256SUMS" >&2; exit 1; }
 # emulated_gpu_facts (stage.yml) stands in for gpu_facts on the worker.
 export ANSIBLE_LIBRARY="$top/tests/integration/cluster/library"
@@ -103,6 +104,9 @@ start_nodes() {
     i=$((i + 1))
   done
   for node in "${nodes[@]}"; do
+    # As on a host booted by systemd, the root mount is shared: a pod's HostToContainer
+    # mount (the DRA driver's driver root) needs it, and podman makes it private.
+    podman exec "$node" mount --make-rshared / || return 1
     for _ in $(seq 1 30); do
       podman exec "$node" systemctl is-active -q containerd 2>/dev/null && continue 2
       sleep 1
@@ -187,7 +191,7 @@ validate() {
     echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1
   fi
   # The node's row in the summary table, its verdict, the scheduler's event and the device plugin's own log line.
-  fails_with validate.log 'kubegpu-k8s-worker +0/1 .* insufficient_gpu$' &&
+  fails_with validate.log 'kubegpu-k8s-worker +0/1 .* insufficient_gpu"?$' &&
     fails_with validate.log 'kubegpu-k8s-worker: the scheduler found no node with enough nvidia.com/gpu' &&
     fails_with validate.log 'FailedScheduling: 0/2 nodes are available: 1 Insufficient nvidia.com/gpu' &&
     fails_with validate.log 'device plugin: .*No devices found'
@@ -219,7 +223,10 @@ operator() {
 # nothing. The validate pod's claim cannot be allocated, and the role says
 # why; teardown leaves no release, namespace, DeviceClass or CRD behind.
 dra() {
-  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra)
+  # The recorded H200 keeps its driver under the prefix /usr/local/nvidia, which the DRA driver cannot serve
+  # (refused below); the worker claims a driver installed under /, as packages install it.
+  local root='{"kubegpu_test_facts": {"driver_root": {"root": "/", "library_dir": "/usr/lib/x86_64-linux-gnu"}}}'
+  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$root")
   playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
     -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent &&
     { if playbook dra-default-ns.log "$here/stage.yml" "${stage[@]}" -e dra_driver_namespace=default; then
@@ -228,6 +235,9 @@ dra() {
     { if playbook dra-runtime-mode.log "$here/stage.yml" "${stage[@]}" -e kubegpu_runtime_mode=runtime; then
         echo "kubernetes tests: the DRA driver was installed for a node without CDI" >&2; return 1; fi; } &&
     fails_with dra-runtime-mode.log 'kubegpu-k8s-worker runs its GPUs in runtime mode, without CDI' &&
+    { if playbook dra-prefix.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra; then
+        echo "kubernetes tests: the DRA driver was installed for a driver under a prefix" >&2; return 1; fi; } &&
+    fails_with dra-prefix.log 'on kubegpu-k8s-worker is installed under the prefix /usr/local/nvidia' &&
     playbook assert-dra-refused.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent &&
     { if playbook dra.log "$here/stage.yml" "${stage[@]}"; then
         echo "kubernetes tests: the DRA driver served a node without a GPU" >&2; return 1; fi; } &&
@@ -238,9 +248,9 @@ dra() {
     { if playbook dra-again.log "$here/stage.yml" "${stage[@]}"; then
         echo "kubernetes tests: the second DRA run served a node without a GPU" >&2; return 1; fi; } &&
     unchanged dra-again.log &&
-    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra; then
+    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$root"; then
         echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1; fi; } &&
-    fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable$' &&
+    fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable"?$' &&
     fails_with dra-validate.log "kubegpu-k8s-worker: the scheduler could not allocate the pod's ResourceClaim" &&
     fails_with dra-validate.log 'kubelet plugin: .*waiting for the NVIDIA driver' &&
     playbook dra-absent.log "$here/stage.yml" "${stage[@]}" -e dra_driver_state=absent &&

@@ -15,7 +15,13 @@ attempt=0
 while :; do
     smi="" nvml=""
     for dir in "${bins[@]}"; do [ -f "$top/$dir/nvidia-smi" ] && { smi=$top/$dir/nvidia-smi; break; }; done
-    for dir in "${libs[@]}"; do [ -e "$top/$dir/libnvidia-ml.so.1" ] && { nvml=$top/$dir/libnvidia-ml.so.1; break; }; done
+    # Also where the root's loader configuration points (a driver installed under its own prefix).
+    extra=()
+    for conf in "$top"/etc/ld.so.conf.d/*.conf; do
+        [ -f "$conf" ] || continue
+        while read -r dir _; do case $dir in /*) extra+=("${dir#/}") ;; esac; done <"$conf"
+    done
+    for dir in "${libs[@]}" "${extra[@]}"; do [ -e "$top/$dir/libnvidia-ml.so.1" ] && { nvml=$top/$dir/libnvidia-ml.so.1; break; }; done
     if [ -n "$smi" ] && [ -n "$nvml" ]; then
         if env -i LD_PRELOAD="$nvml" "$smi" -L; then
             echo "driver ready under $root on the host: $smi, $nvml"

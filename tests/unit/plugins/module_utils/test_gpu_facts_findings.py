@@ -220,7 +220,12 @@ def test_every_finding_is_a_complete_sentence_with_a_fix_and_a_known_id():
     )
     loaded_side = _with(HEALTHY, nvswitch_count=2, driver_root__nvml_version="1.0")
 
+    fabric_manager_down = _with(
+        HEALTHY, nvswitch_count=2, fabric_manager={"installed": True, "active_state": "failed"}
+    )
+
     findings = compute_findings(everything) + compute_findings(loaded_side) + compute_findings({"gpus": []})
+    findings += compute_findings(fabric_manager_down)
 
     assert {f["id"] for f in findings} == set(FINDING_IDS)
     for finding in findings:

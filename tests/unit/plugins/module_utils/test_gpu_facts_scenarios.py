@@ -199,7 +199,14 @@ def test_hgx_without_fabric_manager_is_a_blocker_naming_the_branch_package(fake_
     assert facts["gpu_count"] == 8
     assert facts["nvswitch_count"] == 4
     assert {s["name"] for s in facts["nvswitches"]} == {"NVIDIA NVSwitch (3rd generation, HGX H100/H200)"}
-    assert facts["fabric_manager"] == {"needed": True, "installed": False, "binary_path": None, "service_path": None}
+    assert facts["fabric_manager"] == {
+        "needed": True,
+        "installed": False,
+        "binary_path": None,
+        "service_path": None,
+        "enabled": None,
+        "active_state": None,
+    }
     blocker = _ids(facts)["nvswitch_fabric_manager_missing"]
     assert blocker["severity"] == "blocker"
     assert "nvidia-fabricmanager-570" in blocker["fix"]

@@ -55,7 +55,7 @@ def test_take_makes_a_0700_directory_and_holds_until_released(lock_dir):
     assert lock("take", "a.lock", 1, 60, lock_dir)[0] == _node_lock.BUSY
     rc, said = lock("release", "a.lock", said["pid"], lock_dir)
     assert rc == 0 and said == {"released": True}
-    for _ in range(50):
+    for dummy in range(50):
         if not held(lock_dir / "a.lock"):
             break
         time.sleep(0.1)
@@ -74,7 +74,7 @@ def test_a_busy_answer_names_the_holder(lock_dir):
 def test_a_killed_holder_leaves_the_lock_free(lock_dir):
     said = lock("take", "c.lock", 5, 600, lock_dir)[1]
     os.kill(said["pid"], signal.SIGKILL)
-    for _ in range(50):
+    for dummy in range(50):
         if not held(lock_dir / "c.lock"):
             break
         time.sleep(0.1)

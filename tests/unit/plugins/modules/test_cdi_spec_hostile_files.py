@@ -17,7 +17,7 @@ import pytest
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi import runner
 from ansible_collections.kubegpu.nvidia.tests.unit.deadline import deadline
-from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_cdi_spec_failures import _run, node  # noqa: F401
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_cdi_spec_failures import _run, node  # noqa: F401  # pylint: disable=unused-import
 
 
 def _owner(path):

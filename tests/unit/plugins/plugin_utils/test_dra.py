@@ -241,3 +241,29 @@ def test_the_gpu_hosts_vector_add_prints_the_verdicts_pass_line_on_success_only(
         verdict = _validate.pod_verdict(pod(), {'node': 'gpu-a', 'gpu_count': 1, 'uuids': [UUID_A]}, log=log,
                                         vector_add=True)
         assert verdict['reason'] == 'vector_add_failed', line
+
+
+def test_a_claim_the_plugin_cannot_prepare_is_its_own_verdict():
+    # The kubelet's event on a real H100 node, driver root /usr/local/nvidia given as nvidiaDriverRoot (2026-12-06).
+    message = ('Failed to prepare dynamic resources: prepare dynamic resources: NodePrepareResources failed for '
+               'ResourceClaim kubegpu-validate-gpu-a-gpus-x75sz: error preparing devices for claim '
+               'kubegpu-validate/kubegpu-validate-gpu-a-gpus-x75sz:95fe779c: unable to create CDI spec file for claim: '
+               'failed to write spec: invalid CDI Spec: failed add device "95fe779c-gpu-0": invalid device, empty '
+               'device edits')
+    events = [{'reason': 'FailedPrepareDynamicResources', 'message': message,
+               'involvedObject': {'name': 'kubegpu-validate-gpu-a'}}]
+    verdict = _validate.pod_verdict(pod('Pending'), NODES[0], events=events, plugin='kubelet plugin')
+    assert verdict['reason'] == 'claim_prepare_failed'
+    assert 'empty device edits' in verdict['message'] and 'dra_driver_driver_root' in verdict['message']
+
+
+def test_dra_refuses_a_driver_under_a_prefix_and_takes_a_driver_containers_root():
+    prefixed = facts()
+    prefixed['driver_root'] = {'found': True, 'root': '/usr/local/nvidia'}
+    with pytest.raises(DecisionError, match=r'installed under the prefix /usr/local/nvidia: .*driver under /'):
+        decide_node(prefixed, {'stack': 'dra'}, host='gpu-a')
+    container = facts()
+    container['driver_root'] = {'found': True, 'root': '/run/nvidia/driver'}
+    assert decide_node(container, {'stack': 'dra'}, host='gpu-a')['driver_root'] == '/run/nvidia/driver'
+    # The device plugin serves the prefix.
+    assert decide_node(prefixed, {'stack': 'device_plugin'}, host='gpu-a')['driver_root'] == '/usr/local/nvidia'

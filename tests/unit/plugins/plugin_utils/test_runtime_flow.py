@@ -58,7 +58,7 @@ def fake_node():
             self.locked.append(path)
             return "/run/lock/test"
 
-        def _unlock(self, where):
+        def _unlock(self, lock):
             self.locked.append(None)
 
         def _read_node(self, module_name, module_args, task_vars):
