@@ -48,7 +48,7 @@ spec:
 EOT
 kubectl wait -n "$ns" pod/nvml --for=condition=Ready --timeout=120s >/dev/null || fail "the pod did not start"
 driver=$(grep -rhoE 'SystemdCgroup = (true|false)|cgroup_manager = "[a-z]+"' /etc/containerd /etc/crio 2>/dev/null | head -n 1)
-say "pod runs ($stack, $runtime, cgroup driver: ${driver:-cgroupfs, the runtime's default: its configuration does not say})"
+say "pod runs ($stack, $runtime, cgroup driver: ${driver:-cgroupfs, the default of a runtime whose configuration does not say})"
 sleep 5
 reload_at=$(date -u +%H:%M:%S); say "systemctl daemon-reload"; systemctl daemon-reload
 sleep 10

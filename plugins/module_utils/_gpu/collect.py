@@ -24,8 +24,9 @@ import re
 import shutil
 import stat
 
-from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (  # noqa: F401 - names tests use
-    MAX_FILE_BYTES,  # pylint: disable=unused-import
+# MAX_FILE_BYTES: a name the tests use from here.
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._bounded_read import (  # noqa: F401  # pylint: disable=unused-import
+    MAX_FILE_BYTES,
     FileRefused,
     read_regular_file,
 )
