@@ -4,8 +4,10 @@
 
 from __future__ import annotations
 
+import pathlib
 import shutil
 import subprocess
+import tempfile
 
 import pytest
 
@@ -14,8 +16,6 @@ from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._signing_key import
     normalize_fingerprint,
     verdict,
 )
-
-pytestmark = pytest.mark.skipif(shutil.which('gpg') is None, reason='gpg is not installed')
 
 
 def gpg(home, *args, stdin=None):
@@ -27,9 +27,12 @@ class Keys:
     """A gpg home with throwaway keys, and the listing `gpg --show-keys` gives for a file of some of them."""
 
     def __init__(self, root):
-        self.home = root / 'gnupg'
+        # gpg-agent's socket lives in the home: a unix socket path has at most 107 bytes, which the deep
+        # temporary directories of ansible-test units exceed ("No agent running"). Short homes under /tmp.
+        self.short = pathlib.Path(tempfile.mkdtemp(prefix='kg-gpg-', dir='/tmp'))
+        self.home = self.short / 'g'
         self.home.mkdir(mode=0o700)
-        self.reader = root / 'reader'
+        self.reader = self.short / 'r'
         self.reader.mkdir(mode=0o700)
         self.root = root
 
@@ -58,6 +61,7 @@ class Keys:
     def close(self):
         for home in (self.home, self.reader):
             subprocess.run(['gpgconf', '--homedir', str(home), '--kill', 'all'], capture_output=True, check=False)
+        shutil.rmtree(self.short, ignore_errors=True)
 
 
 @pytest.fixture(scope='module')
