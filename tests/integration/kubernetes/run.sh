@@ -238,7 +238,7 @@ dra() {
     { if playbook dra-prefix.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra; then
         echo "kubernetes tests: the DRA driver was installed for a driver under a prefix" >&2; return 1; fi; } &&
     fails_with dra-prefix.log 'on kubegpu-k8s-worker is installed under the prefix /usr/local/nvidia' &&
-    playbook assert-dra-refused.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent &&
+    playbook assert-dra-refused.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent -e kubegpu_test_record_crds=true &&
     { if playbook dra.log "$here/stage.yml" "${stage[@]}"; then
         echo "kubernetes tests: the DRA driver served a node without a GPU" >&2; return 1; fi; } &&
     fails_with dra.log "NVIDIA's DRA driver does not serve every GPU node: kubegpu-k8s-worker: no ResourceSlice of gpu.nvidia.com lists a GPU" &&
