@@ -208,10 +208,13 @@ def pod_verdict(pod, expected, *, log=None, events=None, plugin_log=None, vector
         return done('nvml_init', match.group(1).strip(), [text if text != log else None] + log_tail)
     match, text = _find(_INSUFFICIENT, texts)
     if match:
-        evidence = [text] + ['device plugin: ' + line for line in _tail(plugin_log)]
+        evidence = [text] + ['{0}: {1}'.format(plugin, line) for line in _tail(plugin_log)]
         if not plugin_log:
-            evidence.append('device plugin: no log (no device plugin pod on this node)')
-        return done('insufficient_gpu', None, evidence)
+            evidence.append('{0}: no log (no {0} pod on this node)'.format(plugin))
+        # With the DRA driver (allocated is a list), the scheduler says "Insufficient nvidia.com/gpu" for a claim of
+        # gpu.nvidia.com (whose extended resource that is) on a node where a device plugin once put the resource at
+        # 0 (seen on the test cluster): the claim found no GPU either way.
+        return done('claim_unallocatable' if allocated is not None else 'insufficient_gpu', None, evidence)
     match, text = _find(_PREPARE_FAILED, texts)
     if match and phase == 'Pending':
         evidence = [text] + ['{0}: {1}'.format(plugin, line) for line in _tail(plugin_log)]

@@ -267,3 +267,18 @@ def test_dra_refuses_a_driver_under_a_prefix_and_takes_a_driver_containers_root(
     assert decide_node(container, {'stack': 'dra'}, host='gpu-a')['driver_root'] == '/run/nvidia/driver'
     # The device plugin serves the prefix.
     assert decide_node(prefixed, {'stack': 'device_plugin'}, host='gpu-a')['driver_root'] == '/usr/local/nvidia'
+
+
+def test_insufficient_nvidia_gpu_for_a_claim_is_an_unallocatable_claim():
+    # The real test cluster's scheduler, for a gpu.nvidia.com claim on a worker whose device plugin had run before.
+    message = ("0/2 nodes are available: 1 Insufficient nvidia.com/gpu, 1 node(s) didn't satisfy plugin(s) "
+               "[NodeAffinity]. no new claims to deallocate")
+    events = [{'reason': 'FailedScheduling', 'message': message,
+               'involvedObject': {'name': 'kubegpu-validate-gpu-a'}}]
+    waiting = 'waiting for the NVIDIA driver under / on the host'
+    claim = _validate.pod_verdict(pod('Pending', scheduled=False, message=message), NODES[0], events=events,
+                                  plugin_log=waiting, plugin='kubelet plugin', allocated=[])
+    assert claim['reason'] == 'claim_unallocatable'
+    assert 'kubelet plugin: ' + waiting in claim['evidence']
+    counted = _validate.pod_verdict(pod('Pending', scheduled=False, message=message), NODES[0], events=events)
+    assert counted['reason'] == 'insufficient_gpu'
