@@ -227,8 +227,10 @@ dra() {
   # (refused below); the worker claims a driver installed under /, as packages install it.
   local root='{"kubegpu_test_facts": {"driver_root": {"root": "/", "library_dir": "/usr/lib/x86_64-linux-gnu"}}}'
   local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$root")
+  # Neither of the other stacks, whichever steps ran before.
   playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
     -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent &&
+    playbook device-plugin-absent-dra.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent &&
     { if playbook dra-default-ns.log "$here/stage.yml" "${stage[@]}" -e dra_driver_namespace=default; then
         echo "kubernetes tests: the DRA driver was installed into the default namespace" >&2; return 1; fi; } &&
     fails_with dra-default-ns.log "dra_driver_namespace is 'default': NVIDIA's DRA driver refuses the default namespace" &&
