@@ -130,6 +130,18 @@ def os_failure(path, task, doing, exc, outcome):
     )
 
 
+def _write_all(fd, data, mode):
+    """Write all of ``data`` to ``fd``, give it ``mode``, sync and close it."""
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.fchmod(fd, mode)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
 def _missing_dirs(directory):
     """The directories makedirs would create for ``directory``, outermost first."""
     missing = []
@@ -165,14 +177,7 @@ class _Transaction:
     def stage(self, destination, data, mode=SPEC_MODE):
         fd, tmp = tempfile.mkstemp(dir=self.directory, prefix="." + posixpath.basename(destination) + ".")
         self.staged.append((tmp, destination))
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_all(fd, data, mode)
         if self.module.selinux_enabled():
             context = self.module.selinux_default_context(destination)
             self.module.set_context_if_different(tmp, context, False)
@@ -182,14 +187,7 @@ class _Transaction:
         flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
         fd = os.open(destination, flags, 0o600)
         self.created.append(destination)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fchmod(fd, mode)
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+        _write_all(fd, data, mode)
 
     def commit(self):
         for tmp, destination in self.staged:
