@@ -14,7 +14,6 @@ there and not into this machine's.
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -45,7 +44,6 @@ PLAYBOOK = """
         tasks_from: install-offline
 """
 
-pytestmark = pytest.mark.skipif(shutil.which('unshare') is None, reason='needs unshare (util-linux)')
 
 
 @pytest.fixture
