@@ -45,7 +45,6 @@ PLAYBOOK = """
 """
 
 
-
 @pytest.fixture
 def env(ansible_env, tmp_path):
     collections = tmp_path / 'collections' / 'ansible_collections' / 'kubegpu'
