@@ -6,7 +6,8 @@
 # and staging protocol has its own test, tests/integration/test_gpu_stage.py),
 # then cluster.sh brings the node container up (systemd as PID 1 under runc,
 # its network, the test image), checks that site.yml finds what it needs in it,
-# and takes it down again, leaving nothing behind. No kubeadm here: the
+# and takes it down again, leaving nothing behind; then tests/gpu/start-latency.sh
+# with a test spec. No kubeadm here: the
 # kubernetes test cluster (tests/integration/kubernetes) runs the same role.
 # Needs root, podman, runc, and the caches of the kubernetes test.
 set -uo pipefail
@@ -26,4 +27,7 @@ echo "stage $hash" >"$KUBEGPU_CARRY/MANIFEST"
 bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host"
+# The start-latency starts (runc and nvidia-container-runtime in cdi mode with a test spec; jit-cdi must fail without NVML).
+KUBEGPU_LATENCY_RUNS=3 bash tests/gpu/start-latency.sh --rehearse "$out/latency" >/dev/null ||
+    { cat "$out/latency/latency.log"; fail "tests/gpu/start-latency.sh failed its rehearsal (above)"; }
 echo "gpu rehearsal passed"

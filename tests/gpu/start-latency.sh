@@ -88,7 +88,8 @@ if [ -n "$rehearse" ]; then
     printf '%s\n' '{"cdiVersion": "0.6.0", "kind": "nvidia.com/gpu", "devices": [{"name": "all",' \
         '"containerEdits": {"env": ["KUBEGPU_LATENCY_TEST=1"]}}]}' >"$work/spec-test/test.json"
     # shellcheck disable=SC2016 # expanded in the container
-    check='test "$KUBEGPU_LATENCY_TEST" = 1'
+    check='test "$KUBEGPU_LATENCY_TEST" = 1 && echo latency-test-ok'
+    expect=latency-test-ok
     # shellcheck disable=SC2054 # the commas are inside --variant's arguments
     variants+=(--variant "shim_cdi_test=shim,mode=cdi,spec_dirs=$work/spec-test,device=nvidia.com/gpu=all"
         --variant cdi_test=runc,config=@shim_cdi_test --variant jit=shim,mode=jit-cdi,expect_fail=1)
@@ -102,19 +103,25 @@ else
     echo "driver root: $driver_root"
     module cdi_spec "{\"path\": \"$work/spec-ours/nvidia.json\", \"layout\": \"hook_free\", \"driver_root\": \"$driver_root\"}" \
         >"$out/cdi_spec.json" || die "cdi_spec failed (OUT/cdi_spec.json)"
-    # The toolkit looks for device nodes under the driver root unless told otherwise; its jit-cdi mode
-    # cannot be told (it takes the [nvidia-container-cli] root for both). A driver under a prefix gets
-    # <prefix>/dev -> /dev for this run, removed at the end.
-    dev_link=""
-    if [ "$driver_root" != / ] && [ ! -e "$driver_root/dev" ]; then
-        if ln -s /dev "$driver_root/dev"; then dev_link=$driver_root/dev; echo "made $dev_link -> /dev for jit-cdi"
-        else echo "could not make $driver_root/dev -> /dev: jit-cdi will find no device node"; fi
+    # The toolkit looks for device nodes under the driver root unless told otherwise, and its jit-cdi
+    # mode cannot be told (it takes [nvidia-container-cli] root for both). A driver under a prefix
+    # without the device nodes there (the lent hosts: an empty <prefix>/dev on a read-only squashfs)
+    # gets the host's /dev bound there for this run, unmounted at the end.
+    dev_mount=""
+    if [ "$driver_root" != / ] && [ ! -c "$driver_root/dev/nvidiactl" ]; then
+        mkdir -p "$driver_root/dev" 2>/dev/null
+        if mount --bind /dev "$driver_root/dev"; then dev_mount=$driver_root/dev; echo "bound /dev to $dev_mount for jit-cdi"
+        else echo "could not bind /dev to $driver_root/dev: jit-cdi will find no device node"; fi
     fi
     "$work/bin/nvidia-ctk" cdi generate --driver-root "$driver_root" --dev-root / --nvidia-cdi-hook-path "$work/bin/nvidia-cdi-hook" \
         --ldconfig-path "$ldconfig" --output "$work/spec-ctk/nvidia.yaml" >"$out/nvidia-ctk-generate.log" 2>&1 ||
         { cat "$out/nvidia-ctk-generate.log"; die "nvidia-ctk cdi generate failed"; }
     cp "$work/spec-ours/nvidia.json" "$work/spec-ctk/nvidia.yaml" "$out/"
-    check='nvidia-smi -L'
+    # The check passes only with the UUID gpu_facts reported in nvidia-smi's list; what the
+    # container sees of the driver is in the record either way.
+    expect=$(python3 -c 'import json,sys; print("|".join(g["uuid"] for g in json.load(open(sys.argv[1]))["ansible_facts"]["nvidia"]["gpus"]))' \
+        "$out/gpu_facts.json") && [ -n "$expect" ] || die "gpu_facts reported no GPU UUID (OUT/gpu_facts.json)"
+    check='nvidia-smi -L; echo "nvidia-smi: $?"; command -v nvidia-smi; ls /dev/nvidia*; grep -c nvidia /proc/self/mountinfo'
     # shellcheck disable=SC2054 # the commas are inside --variant's arguments
     variants+=(--variant "shim_cdi_ours=shim,mode=cdi,spec_dirs=$work/spec-ours,device=nvidia.com/gpu=all"
         --variant cdi_ours=runc,config=@shim_cdi_ours
@@ -124,9 +131,9 @@ else
 fi
 python3 "$repo/tests/gpu/start_latency.py" --out "$out" --work "$work" --runc "$work/bin/runc" \
     --shim "$work/bin/nvidia-container-runtime" --rootfs "$work/rootfs" --driver-root "$driver_root" \
-    --ldconfig "$ldconfig" --check "$check" --runs "${KUBEGPU_LATENCY_RUNS:-20}" --budget "${KUBEGPU_LATENCY_BUDGET:-20}" "${variants[@]}"
+    --ldconfig "$ldconfig" --check "$check" --expect "$expect" --runs "${KUBEGPU_LATENCY_RUNS:-20}" --budget "${KUBEGPU_LATENCY_BUDGET:-20}" "${variants[@]}"
 rc=$?
-[ -n "${dev_link:-}" ] && rm -f "$dev_link"
+[ -n "${dev_mount:-}" ] && umount "$dev_mount"
 [ -n "$rehearse" ] && rm -rf "$carry"
 rm -rf "$work"
 exit "$rc"

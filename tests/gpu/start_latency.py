@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -117,6 +118,7 @@ class Runner:
         self.work = work
         self.toolkit_root = toolkit_root
         self.state = os.path.join(work, "runc-state")
+        self.last_create = None
         os.makedirs(self.state, exist_ok=True)
 
     def shim_env(self, variant):
@@ -168,6 +170,7 @@ class Runner:
         create = subprocess.run(argv + ["--root", self.state, "create", "--bundle", path, cid],
                                 stdin=subprocess.DEVNULL, stdout=write_end, stderr=write_end, env=env,
                                 timeout=timeout, check=False)
+        self.last_create = time.monotonic() - begin
         os.close(write_end)
         output = b""
         if create.returncode == 0:
@@ -216,6 +219,8 @@ def main(argv=None):
     parser.add_argument("--ldconfig", default="/sbin/ldconfig", help="the host's ldconfig, for the toolkit's hooks")
     parser.add_argument("--variant", action="append", required=True)
     parser.add_argument("--check", default="nvidia-smi -L", help="shell command line of each variant's first start")
+    parser.add_argument("--expect", default="GPU-[0-9a-f-]+",
+                        help="a regular expression the check's output must match (where it must not fail)")
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--budget", type=float, default=60.0, help="seconds of timed starts per variant at most")
@@ -246,10 +251,11 @@ def run_variant(runner, args, variant, written):
                 "summary": summarize([])}
     check = variant_config(variant, args.rootfs, ["/bin/sh", "-c", args.check + '; echo "exit=$?"'], written)
     elapsed, output, rc, config_after = runner.start(variant, check, "check", args.timeout)
-    passed = (rc == 0 and "exit=0" in output) != (variant.get("expect_fail") == "1")
+    found = rc == 0 and "exit=0" in output and re.search(args.expect, output) is not None
+    passed = found != (variant.get("expect_fail") == "1")
     if variant["kind"] == "shim" and variant["mode"] == "cdi":
         written[variant["name"]] = config_after
-    result = {"name": variant["name"], "variant": variant, "seconds": [],
+    result = {"name": variant["name"], "variant": variant, "seconds": [], "create_seconds": [],
               "check": {"seconds": elapsed, "create_rc": rc, "output": output[-4000:], "passed": passed}}
     if not passed:
         result["error"] = "check FAILED"
@@ -263,10 +269,12 @@ def run_variant(runner, args, variant, written):
                 break
             if index >= args.warmup:
                 result["seconds"].append(seconds)
+                result["create_seconds"].append(runner.last_create)
             if time.monotonic() - began > args.budget:
                 result["cut_short"] = "budget of {0} s spent".format(args.budget)
                 break
     result["summary"] = summarize(result["seconds"])
+    result["summary"]["create_median"] = summarize(result["create_seconds"])["median"]
     return result
 
 
@@ -279,14 +287,16 @@ def write(args, results):
 
 
 def table(results):
-    lines = ["{0:<22} {1:>3} {2:>9} {3:>9} {4:>9} {5:>9} {6:>7}  check".format(
-        "variant", "n", "median s", "min s", "p90 s", "max s", "ratio")]
+    lines = ["{0:<22} {1:>3} {2:>9} {3:>9} {4:>9} {5:>9} {6:>7} {7:>10}  check".format(
+        "variant", "n", "median s", "min s", "p90 s", "max s", "ratio", "create s")]
     base = next((r["summary"]["median"] for r in results if r.get("summary", {}).get("median")), None)
     for r in results:
         s = r.get("summary") or summarize([])
         cells = ["{0:9.4f}".format(s[k]) if s[k] is not None else "{0:>9}".format("-")
                  for k in ("median", "min", "p90", "max")]
         ratio = "{0:7.2f}".format(s["median"] / base) if base and s["median"] else "{0:>7}".format("-")
+        create = s.get("create_median")
+        ratio += " {0:10.4f}".format(create) if create is not None else " {0:>10}".format("-")
         check = r.get("check", {})
         lines.append("{0:<22} {1:>3} {2} {3}  {4}".format(
             r["name"], s["n"], " ".join(cells), ratio,
