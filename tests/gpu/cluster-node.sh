@@ -16,7 +16,8 @@
 #                  daemon-reload and a runtime restart (tests/gpu/reload.sh)
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
 #   check          what site.yml needs is there: systemd running, containerd active,
-#                  the collections found, site.yml parsed with the GPU inventory
+#                  the collections found, site.yml parsed with the GPU inventory, and gpu_facts'
+#                  driver root (KUBEGPU_EXPECT_DRIVER_ROOT, when set, must be it)
 # Each playbook run's log, its task timings and what the cluster shows
 # afterwards (node, pods, their logs) go to OUT; times.txt collects the
 # watch events (tests/gpu/watch.sh) and the per-stage seconds.
@@ -132,7 +133,15 @@ for step in "$@"; do
             systemctl is-active --quiet containerd || status=1
             ansible-galaxy collection list 2>/dev/null | grep -E '^(kubegpu\.nvidia|kubernetes\.core|community\.general|ansible\.posix) ' ||
                 status=1
-            ansible-playbook -i "$inventory" site.yml --syntax-check || status=1 ;;
+            ansible-playbook -i "$inventory" site.yml --syntax-check || status=1
+            # Where gpu_facts finds the driver (the node's driver layout decides it).
+            root=$(ansible localhost -i "$inventory" -m kubegpu.nvidia.gpu_facts -a nvidia_smi=false -o 2>&1 |
+                python3 -c 'import json, sys; t = sys.stdin.read(); print(json.loads(t[t.index("{"):])["ansible_facts"]["nvidia"]["driver_root"]["root"])') ||
+                root="(gpu_facts failed)"
+            echo "gpu_facts: driver root $root"
+            if [ -n "${KUBEGPU_EXPECT_DRIVER_ROOT:-}" ] && [ "$root" != "$KUBEGPU_EXPECT_DRIVER_ROOT" ]; then
+                echo "expected driver root $KUBEGPU_EXPECT_DRIVER_ROOT"; status=1
+            fi ;;
         *) echo "unknown step $step (device_plugin rerun operator dra dra_rerun reload_device_plugin reload_dra down check)" >&2; exit 2 ;;
     esac
 done

@@ -24,6 +24,9 @@
 # Everything comes from the stage tree that tests/gpu/stage.sh unpacks (it must
 # report complete first). Logs and results: OUT (cluster.log and the files of
 # cluster-node.sh, which writes them to KUBEGPU_NODE_OUT, default /var/tmp/kubegpu-out,
+# KUBEGPU_NODE_DRIVER_LAYOUT: prefix (default: the host's driver root KUBEGPU_HOST_DRIVER_ROOT,
+# default /usr/local/nvidia, bound read-only at the same path) or package (its files copied to
+# /usr/lib/x86_64-linux-gnu and /usr/bin, driver root /, as NVIDIA's DRA driver needs).
 # and the node binds KUBEGPU_REPO_COPY, default /var/tmp/kubegpu-repo: both outlive a
 # call's working tree and OUT, so a later call can run more steps on the running node). KUBEGPU_NODE_DIR (default /var/tmp/kubegpu-node) holds the
 # node; the container is named kubegpu-node.
@@ -48,6 +51,10 @@ node_out=${KUBEGPU_NODE_OUT:-/var/tmp/kubegpu-out}
 collect() { [ -d "$node_out" ] && tar -C "$node_out" -czf "$out/node-out.tgz" . 2>/dev/null; return 0; }
 name=kubegpu-node
 address=10.89.62.10
+# The node's driver files: bound read-only at the host's own prefix (prefix), or copied to where a driver
+# package puts them (package: driver root /, which NVIDIA's DRA driver needs).
+driver_layout=${KUBEGPU_NODE_DRIVER_LAYOUT:-prefix}
+host_driver=${KUBEGPU_HOST_DRIVER_ROOT:-/usr/local/nvidia}
 image=localhost/kubegpu/cuda-vectoradd:v1
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 die() { echo "cluster: $*" >&2; exit 1; }
@@ -73,7 +80,8 @@ runc_bin() {
 running() { [ -d "$node/rootfs" ] && runc=$(runc_bin) && "$runc" state "$name" 2>/dev/null | grep -q '"status": "running"'; }
 in_node() {
     "$runc" exec --env PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
-        --env "KUBEGPU_SITE_ARGS=${KUBEGPU_SITE_ARGS:-}" "$name" "$@"
+        --env "KUBEGPU_SITE_ARGS=${KUBEGPU_SITE_ARGS:-}" --env "KUBEGPU_EXPECT_DRIVER_ROOT=${KUBEGPU_EXPECT_DRIVER_ROOT:-}" \
+        "$name" "$@"
 }
 
 up() {
@@ -97,14 +105,25 @@ up() {
     mkdir -p "$node/rootfs/etc/containerd"
     printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n' \
         >"$node/rootfs/etc/containerd/config.toml"
-    # The host's loader configuration for the driver's libraries (as on the host).
-    cp /etc/ld.so.conf.d/*nvidia* /etc/ld.so.conf.d/*cuda* "$node/rootfs/etc/ld.so.conf.d/" 2>/dev/null || true
-    # This host keeps nvidia-smi under its driver prefix, off every PATH; a driver package puts it in
-    # /usr/bin, where NVIDIA's DRA driver (nvidiaDriverRoot /) looks. Relative, so that it resolves
-    # wherever the node's root is mounted.
-    if [ -x /usr/local/nvidia/bin/nvidia-smi ] && [ ! -e "$node/rootfs/usr/bin/nvidia-smi" ]; then
-        ln -s ../local/nvidia/bin/nvidia-smi "$node/rootfs/usr/bin/nvidia-smi"
-    fi
+    case $driver_layout in
+        prefix)
+            # The host's loader configuration for the driver's libraries (as on the host).
+            cp /etc/ld.so.conf.d/*nvidia* /etc/ld.so.conf.d/*cuda* "$node/rootfs/etc/ld.so.conf.d/" 2>/dev/null || true
+            # This host keeps nvidia-smi under its driver prefix, off every PATH; a driver package puts it in
+            # /usr/bin. Relative, so that it resolves wherever the node's root is mounted.
+            if [ -x "$host_driver/bin/nvidia-smi" ] && [ ! -e "$node/rootfs/usr/bin/nvidia-smi" ]; then
+                ln -s "../..$host_driver/bin/nvidia-smi" "$node/rootfs/usr/bin/nvidia-smi"
+            fi ;;
+        package)
+            # The driver's user-space files where a distribution's driver package installs them: libraries
+            # in /usr/lib/x86_64-linux-gnu, programs in /usr/bin (gpu_facts then finds the driver root /).
+            # Copies of the host's, whose kernel module the node uses.
+            [ -d "$host_driver/lib64" ] || die "no $host_driver/lib64 to lay out as a driver package (KUBEGPU_HOST_DRIVER_ROOT)"
+            cp -a "$host_driver/lib64/." "$node/rootfs/usr/lib/x86_64-linux-gnu/" || die "could not copy $host_driver/lib64"
+            [ -d "$host_driver/bin" ] && { cp -a "$host_driver/bin/." "$node/rootfs/usr/bin/" || die "could not copy $host_driver/bin"; }
+            echo "driver files of $host_driver laid out as a package: $(ls "$host_driver/lib64" | wc -l) libraries, $(ls "$host_driver/bin" 2>/dev/null | wc -l) programs" ;;
+        *) die "KUBEGPU_NODE_DRIVER_LAYOUT is $driver_layout; expected prefix or package" ;;
+    esac
     runc=$(runc_bin) || die "no runc runs here (the node's $node/rootfs/usr/sbin/runc needs glibc >= 2.38)"
     "$runc" --version | head -n 1
 
@@ -178,7 +197,7 @@ PY
     binds=(--bind "$tree/bundle:/opt/kubegpu/bundle:ro" --bind "$tree/collections:/opt/kubegpu/collections:ro"
         --bind "$tree/bin:/opt/kubegpu/bin:ro" --bind "$tree/chart:/opt/kubegpu/chart:ro"
         --bind "$tree/nvidia:/opt/kubegpu/nvidia:ro" --bind "$copy:/kubegpu" --bind "$node_out:/out")
-    [ -d /usr/local/nvidia ] && binds+=(--bind /usr/local/nvidia:/usr/local/nvidia:ro)
+    [ "$driver_layout" = prefix ] && [ -d "$host_driver" ] && binds+=(--bind "$host_driver:$host_driver:ro")
     python3 tests/gpu/node_container.py "$node" --hostname kubegpu-h200 "${binds[@]}" "${devices[@]}" ||
         die "could not write the node's config.json"
     # setsid: the container outlives this call while the machine stays warm.
@@ -195,6 +214,7 @@ PY
     in_node systemctl --failed --no-legend --plain | sed 's/^/failed unit: /'
     # As on a host booted by systemd, the root mount is shared (the DRA driver's HostToContainer mounts need it).
     in_node mount --make-rshared / || die "could not make the node's root mount shared"
+    if [ "$driver_layout" = package ]; then in_node ldconfig || die "ldconfig failed in the node"; fi
 
     step "node network"
     if in_node ip link add kubegpu0 type veth peer name kubegpu1 2>/dev/null; then

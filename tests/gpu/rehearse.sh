@@ -24,7 +24,14 @@ trap 'bash tests/gpu/cluster.sh "$out" down >/dev/null 2>&1; rm -rf "$KUBEGPU_CA
 # What a GPU call carries besides the parts: the manifest naming the stage.
 echo "stage $hash" >"$KUBEGPU_CARRY/MANIFEST"
 
-bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
+# The driver laid out as a package (what the DRA step needs), from a stand-in driver root: gpu_facts
+# in the node must find the driver root /.
+mkdir -p "$KUBEGPU_CARRY/driver/lib64" "$KUBEGPU_CARRY/driver/bin"
+: >"$KUBEGPU_CARRY/driver/lib64/libnvidia-ml.so.580.159.04"
+ln -s libnvidia-ml.so.580.159.04 "$KUBEGPU_CARRY/driver/lib64/libnvidia-ml.so.1"
+printf '#!/bin/sh\nexit 9\n' >"$KUBEGPU_CARRY/driver/bin/nvidia-smi" && chmod 0755 "$KUBEGPU_CARRY/driver/bin/nvidia-smi"
+KUBEGPU_NODE_DRIVER_LAYOUT=package KUBEGPU_HOST_DRIVER_ROOT=$KUBEGPU_CARRY/driver KUBEGPU_EXPECT_DRIVER_ROOT=/ \
+    bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host"
 # The start-latency starts (runc and nvidia-container-runtime in cdi mode with a test spec; jit-cdi must fail without NVML).
