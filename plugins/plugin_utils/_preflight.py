@@ -8,6 +8,8 @@ is and how severe; this decides which findings stop the run on this host.
 
 from __future__ import annotations
 
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.findings import NO_GPU, NO_GPU_NEXT
+
 SEVERITIES = ('blocker', 'warning', 'info')
 
 
@@ -67,8 +69,8 @@ def assess(facts, ignore=(), strict=False, require_gpu=False):
     if require_gpu and not facts.get('gpu_count'):
         findings.append({
             'id': 'gpu_required', 'severity': 'blocker', 'ignored': False,
-            'message': 'This host is in the GPU node group but has no NVIDIA GPU on its PCI bus.',
-            'fix': 'Remove it from the GPU node group, or set preflight_require_gpu: false.',
+            'message': NO_GPU + ', and preflight_require_gpu is true.',
+            'fix': 'To prepare GPU machines, ' + NO_GPU_NEXT + ' Or set preflight_require_gpu: false.',
         })
     stopping = ('blocker', 'warning') if strict else ('blocker',)
     failures = [f for f in findings if f['severity'] in stopping and not f['ignored']]

@@ -24,6 +24,14 @@ SEVERITIES = (BLOCKER, WARNING, INFO)
 
 FABRIC_MANAGER_UNIT = "nvidia-fabricmanager.service"
 
+# A host without a GPU, in one place: the no_gpu finding says it, and preflight's
+# gpu_required refusal (preflight_require_gpu) repeats these words with its own way out.
+NO_GPU = "This host has no NVIDIA GPU on its PCI bus"
+NO_GPU_NEXT = (
+    "list your GPU nodes under gpu_nodes in an inventory, see inventory/sample/hosts.yml in the collection, "
+    "and run with -i that inventory."
+)
+
 FINDING_IDS = (
     "no_gpu",
     "nouveau_loaded",
@@ -101,9 +109,8 @@ def compute_findings(facts):
             _finding(
                 "no_gpu",
                 INFO,
-                "No NVIDIA GPU was found on the PCI bus, so this node needs no NVIDIA driver or runtime setup.",
-                "Nothing to do on this host. To prepare GPU machines, list them under gpu_nodes in an inventory "
-                "(the collection's inventory/sample shows one) and run with -i that inventory.",
+                NO_GPU + ", so it needs no NVIDIA driver or runtime setup.",
+                NO_GPU_NEXT,
             )
         )
 

@@ -99,3 +99,18 @@ def test_info_finding_shows_its_next_step_and_the_no_gpu_one_points_at_an_invent
 
     assert line.startswith('INFO [no_gpu] ')
     assert ' Next: ' in line and 'inventory/sample' in line and '-i ' in line
+
+
+def test_a_required_gpu_that_is_missing_says_what_the_no_gpu_finding_says_and_both_ways_out():
+    no_gpu = facts(*compute_findings({'gpus': [], 'driver': {}}), gpu_count=0)
+    finding = next(line for line in assess(no_gpu)['report'] if '[no_gpu]' in line)
+    message = assess(no_gpu, require_gpu=True)['message']
+
+    assert message.startswith('gpu_required: ')
+    # The finding's words, and its next step, are the refusal's: one message, kept in one place.
+    said = finding.partition('[no_gpu] ')[2].partition(',')[0]
+    step = finding.partition(' Next: ')[2]
+    assert said and said in message
+    assert step and step in message
+    assert 'inventory/sample/hosts.yml' in message
+    assert message.endswith('Or set preflight_require_gpu: false.')
