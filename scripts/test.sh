@@ -31,7 +31,7 @@ cluster() { tests/integration/cluster/run.sh; }
 container_runtime() { tests/integration/container_runtime/run.sh; }
 # A real CRI-O v1.36.3 daemon (../shared/bin) on Debian 13: the role's handler, CDI, rollback.
 crio_runtime() { tests/integration/crio_runtime/run.sh; }
-# A real two-node kubeadm cluster in podman, built by the kubernetes role, with
+# A real three-node kubeadm cluster in podman (workers on containerd and CRI-O), built by the kubernetes role, with
 # the cluster and validate stages on it (tests/integration/kubernetes/run.sh).
 # Then the GPU host's cluster scripts rehearsed without a GPU (tests/gpu/rehearse.sh), on its caches.
 kubernetes() {

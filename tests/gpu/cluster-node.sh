@@ -5,8 +5,9 @@
 # Steps:
 #   device_plugin  site.yml with kubegpu_gpu_stack=device_plugin (the first run)
 #   rerun          the same again: it must change nothing
-#   operator       site.yml with kubegpu_gpu_stack=gpu_operator
-#   dra            the device plugin removed (the cluster stage with device_plugin_state=absent),
+#   operator       the other stacks removed, then site.yml with kubegpu_gpu_stack=gpu_operator, the node in
+#                  cdi_handler mode (NVIDIA Container Toolkit from the stage's release binaries)
+#   dra            the other stacks removed (the cluster stage with their *_state=absent),
 #                  then site.yml with kubegpu_gpu_stack=dra; then two pods that each claim the
 #                  node's only GPU: the second waits while the first holds it, and runs once the
 #                  first is gone (their logs and times in OUT/dra-claims.txt)
@@ -15,7 +16,8 @@
 #                  a GPU pod of that stack querying NVML every second through a systemctl
 #                  daemon-reload and a runtime restart (tests/gpu/reload.sh)
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
-#   check          what site.yml needs is there: systemd running, containerd active,
+#   check          what site.yml needs is there: systemd running, the node's runtime active
+#                  (KUBEGPU_NODE_RUNTIME: containerd, or crio answering crictl and no containerd),
 #                  the collections found, site.yml parsed with the GPU inventory, and gpu_facts'
 #                  driver root (KUBEGPU_EXPECT_DRIVER_ROOT, when set, must be it)
 # Each playbook run's log, its task timings and what the cluster shows
@@ -81,6 +83,28 @@ observe() {
     } >"$out/$name-kubelet.txt" 2>&1
 }
 
+# The mode the GPU Operator's step runs the node in (CDI and the nvidia handler, the toolkit's binaries).
+operator_mode=(-e kubegpu_runtime_mode=cdi_handler -e container_toolkit_source=binaries
+    -e container_toolkit_binaries_dir=/opt/kubegpu/nvidia/bin)
+
+# remove_stacks_but STACK: every other GPU stack that runs on the cluster removed (the cluster stage with
+# its *_state=absent), as the collection asks before a switch. A stack is there when its namespace is
+# (the device plugin's: its DaemonSet in kube-system).
+remove_stacks_but() {
+    local keep=$1 rc=0
+    if [ "$keep" != device_plugin ] && kubectl -n kube-system get daemonset -o name 2>/dev/null | grep -q nvidia-device-plugin; then
+        KUBEGPU_GPU_STACK=device_plugin playbook device_plugin-absent --tags cluster -e device_plugin_state=absent || rc=1
+    fi
+    if [ "$keep" != gpu_operator ] && kubectl get namespace gpu-operator >/dev/null 2>&1; then
+        KUBEGPU_GPU_STACK=gpu_operator playbook gpu_operator-absent --tags cluster -e gpu_operator_state=absent \
+            "${operator_mode[@]}" || rc=1
+    fi
+    if [ "$keep" != dra ] && kubectl get namespace nvidia-dra-driver-gpu >/dev/null 2>&1; then
+        KUBEGPU_GPU_STACK=dra playbook dra-absent --tags cluster -e dra_driver_state=absent || rc=1
+    fi
+    return "$rc"
+}
+
 status=0
 for step in "$@"; do
     echo "=== $step ($(date -u +%H:%M:%S))"
@@ -98,15 +122,17 @@ for step in "$@"; do
             fi ;;
         operator)
             kubectl delete namespace kubegpu-validate --wait=true >/dev/null 2>&1 || true
+            remove_stacks_but gpu_operator || status=1
             tests/gpu/watch.sh "$out/watch-operator.txt" gpu_operator &
             watcher=$!
-            KUBEGPU_GPU_STACK=gpu_operator playbook site-gpu_operator || status=1
+            # The operator's own pods (validator, its device plugin) run with the nvidia handler beside CDI:
+            # NVIDIA Container Toolkit from the stage's release binaries, in a mode without libnvidia-container.
+            KUBEGPU_GPU_STACK=gpu_operator playbook site-gpu_operator "${operator_mode[@]}" || status=1
             kill "$watcher" 2>/dev/null; wait "$watcher" 2>/dev/null
             observe gpu_operator ;;
         dra)
             kubectl delete namespace kubegpu-validate --wait=true >/dev/null 2>&1 || true
-            KUBEGPU_GPU_STACK=device_plugin playbook device_plugin-absent --tags cluster -e device_plugin_state=absent ||
-                status=1
+            remove_stacks_but dra || status=1
             tests/gpu/watch.sh "$out/watch-dra.txt" dra &
             watcher=$!
             KUBEGPU_GPU_STACK=dra playbook site-dra || status=1
@@ -128,9 +154,14 @@ for step in "$@"; do
             sed -n '/^PLAY RECAP/,$p' "$out/down.log" | head -n 5 ;;
         check)
             state=$(systemctl is-system-running)
-            echo "systemd: $state; containerd: $(systemctl is-active containerd)"
+            runtime=${KUBEGPU_NODE_RUNTIME:-containerd}
+            echo "systemd: $state; $runtime: $(systemctl is-active "$runtime")"
             case $state in running | degraded) ;; *) status=1 ;; esac
-            systemctl is-active --quiet containerd || status=1
+            systemctl is-active --quiet "$runtime" || status=1
+            if [ "$runtime" = crio ]; then
+                crictl --runtime-endpoint unix:///var/run/crio/crio.sock version || status=1
+                ! command -v containerd >/dev/null || { echo "containerd is still installed"; status=1; }
+            fi
             ansible-galaxy collection list 2>/dev/null | grep -E '^(kubegpu\.nvidia|kubernetes\.core|community\.general|ansible\.posix) ' ||
                 status=1
             ansible-playbook -i "$inventory" site.yml --syntax-check || status=1

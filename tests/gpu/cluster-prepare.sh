@@ -16,6 +16,8 @@
 #   bin/helm        for kubernetes.core.helm (helm.sh)
 #   collections/    kubernetes.core, community.general and ansible.posix from the
 #                   controller venv, which the collection's playbooks use
+#   crio/           CRI-O v1.36.3's crio, pinns and crictl from the shared binaries, with SHA256SUMS
+#                   (a CRI-O node: conmon, crun and podman are in the root file system)
 #   glibc-root.tar  the minimal glibc root of the test image (tests/gpu/prepare.sh ci)
 #   chart/          the GPU Operator's and NVIDIA's DRA driver's charts from the shared binaries
 #   nvidia/bin/     from the shared binaries, unpacked: NVIDIA's DRA kubelet plugin
@@ -50,10 +52,15 @@ export KUBEGPU_SHARED_BIN=$shared_bin
 # The node image: the kubernetes test's node packages, and the controller side.
 node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps)
 controller_packages=(ansible-core python3-kubernetes python3-tomlkit)
+# For a CRI-O node (tests/gpu/cluster.sh with KUBEGPU_NODE_RUNTIME=crio): CRI-O's runtime and monitor
+# (crio links libseccomp2 and libsqlite3-0; crun's systemd cgroups talk D-Bus), and podman, which the
+# kubernetes role loads the bundle's images into CRI-O's store with. CRI-O itself: stage crio/.
+crio_packages=(conmon crun podman libseccomp2 libsqlite3-0 dbus)
 base=$(scripts/podman-image.sh trixie "${node_packages[@]}")
 bundle=$("$k8s/bundle.sh")
 nvidia=$("$k8s/nvidia-images.sh")
 helm=$("$k8s/helm.sh")
+crio_bin=$(tests/integration/crio_runtime/crio-bin.sh) || die "no CRI-O binaries (tests/integration/crio_runtime/crio-bin.sh)"
 tests/gpu/prepare.sh ci >/dev/null
 glibc_root=${KUBEGPU_CDI_CACHE:-$repo/.cache/cdi-e2e}/rootfs
 collections=$(echo .venv/lib/python3*/site-packages/ansible_collections)
@@ -63,7 +70,8 @@ collections=$(echo .venv/lib/python3*/site-packages/ansible_collections)
 nvidia_binaries=(gpu-kubelet-plugin nvidia-cdi-hook nvidia-ctk nvidia-container-runtime)
 stage_hash=$(
     {
-        printf '%s\n' "$base" "${controller_packages[@]}" "$bundle" "$nvidia" "$helm"
+        printf '%s\n' "$base" "${controller_packages[@]}" "${crio_packages[@]}" "$bundle" "$nvidia" "$helm"
+        (cd "$crio_bin" && sha256sum crio pinns crictl)
         sha256sum "$0" "$shared_bin/SHA256SUMS"
         cat "$collections"/kubernetes/core/MANIFEST.json "$collections"/community/general/MANIFEST.json \
             "$collections"/ansible/posix/MANIFEST.json | sha256sum
@@ -83,7 +91,7 @@ fi
 work=$(mktemp -d "$cache/.gpu-cluster-stage.XXXXXX")
 trap 'rm -rf "$work"; podman rm -f kubegpu-gpu-node-export >/dev/null 2>&1 || true' EXIT
 stage=$work/stage
-mkdir -p "$stage/bundle/images" "$stage/bin" "$stage/collections/ansible_collections"/{kubernetes,community,ansible} "$stage/chart"
+mkdir -p "$stage/bundle/images" "$stage/bin" "$stage/crio" "$stage/collections/ansible_collections"/{kubernetes,community,ansible} "$stage/chart"
 
 image=localhost/kubegpu-gpu-node:$stage_hash
 if ! podman image exists "$image"; then
@@ -92,7 +100,7 @@ if ! podman image exists "$image"; then
     cat >"$work/context/Containerfile" <<EOF
 FROM $base
 RUN apt-get -qq update \\
- && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${controller_packages[*]} >/dev/null \\
+ && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends ${controller_packages[*]} ${crio_packages[*]} >/dev/null \\
  && apt-get clean \\
  && rm -rf /var/lib/apt/lists/* /usr/share/doc/* /usr/share/man/* /usr/share/locale/* /usr/share/info/* \\
     /usr/share/ieee-data/* /usr/lib/python3/dist-packages/ansible_test /usr/bin/containerd-shim /usr/bin/containerd-shim-runc-v1 \\
@@ -110,6 +118,8 @@ podman rm kubegpu-gpu-node-export >/dev/null
 cp -rL "$bundle"/. "$stage/bundle/"
 cp -L "$nvidia"/images/*.tar "$stage/bundle/images/"
 cp -L "$helm" "$stage/bin/helm"
+cp -L "$crio_bin"/crio "$crio_bin"/pinns "$crio_bin"/crictl "$stage/crio/"
+(cd "$stage/crio" && sha256sum crio pinns crictl >SHA256SUMS)
 cp -L "$shared_bin/gpu-operator-v26.7.0.tgz" "$shared_bin/dra-driver-nvidia-gpu-v0.4.1.tgz" "$stage/chart/"
 mkdir -p "$stage/nvidia/bin"
 for name in "${nvidia_binaries[@]}"; do

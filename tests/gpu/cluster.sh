@@ -24,6 +24,7 @@
 # Everything comes from the stage tree that tests/gpu/stage.sh unpacks (it must
 # report complete first). Logs and results: OUT (cluster.log and the files of
 # cluster-node.sh, which writes them to KUBEGPU_NODE_OUT, default /var/tmp/kubegpu-out,
+# KUBEGPU_NODE_RUNTIME: containerd (default) or crio (tests/gpu/node-crio.yml installs it in the node).
 # KUBEGPU_NODE_DRIVER_LAYOUT: prefix (default: the host's driver root KUBEGPU_HOST_DRIVER_ROOT,
 # default /usr/local/nvidia, bound read-only at the same path) or package (its files copied to
 # /usr/lib/x86_64-linux-gnu and /usr/bin, driver root /, as NVIDIA's DRA driver needs).
@@ -54,6 +55,10 @@ address=10.89.62.10
 # The node's driver files: bound read-only at the host's own prefix (prefix), or copied to where a driver
 # package puts them (package: driver root /, which NVIDIA's DRA driver needs).
 driver_layout=${KUBEGPU_NODE_DRIVER_LAYOUT:-prefix}
+# The node's container runtime: containerd (the root file system's) or crio (containerd removed, CRI-O
+# from the stage's crio/ laid out as its packages install it: tests/gpu/node-crio.yml).
+node_runtime=${KUBEGPU_NODE_RUNTIME:-containerd}
+case $node_runtime in containerd | crio) ;; *) die "KUBEGPU_NODE_RUNTIME is $node_runtime; expected containerd or crio" ;; esac
 host_driver=${KUBEGPU_HOST_DRIVER_ROOT:-/usr/local/nvidia}
 image=localhost/kubegpu/cuda-vectoradd:v1
 step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
@@ -81,6 +86,7 @@ running() { [ -d "$node/rootfs" ] && runc=$(runc_bin) && "$runc" state "$name" 2
 in_node() {
     "$runc" exec --env PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
         --env "KUBEGPU_SITE_ARGS=${KUBEGPU_SITE_ARGS:-}" --env "KUBEGPU_EXPECT_DRIVER_ROOT=${KUBEGPU_EXPECT_DRIVER_ROOT:-}" \
+        --env "KUBEGPU_NODE_RUNTIME=$node_runtime" \
         "$name" "$@"
 }
 
@@ -121,7 +127,9 @@ up() {
             [ -d "$host_driver/lib64" ] || die "no $host_driver/lib64 to lay out as a driver package (KUBEGPU_HOST_DRIVER_ROOT)"
             cp -a "$host_driver/lib64/." "$node/rootfs/usr/lib/x86_64-linux-gnu/" || die "could not copy $host_driver/lib64"
             [ -d "$host_driver/bin" ] && { cp -a "$host_driver/bin/." "$node/rootfs/usr/bin/" || die "could not copy $host_driver/bin"; }
-            echo "driver files of $host_driver laid out as a package: $(ls "$host_driver/lib64" | wc -l) libraries, $(ls "$host_driver/bin" 2>/dev/null | wc -l) programs" ;;
+            echo "driver files of $host_driver laid out as a package:" \
+                "$(find "$host_driver/lib64" -mindepth 1 -maxdepth 1 | wc -l) libraries," \
+                "$(find "$host_driver/bin" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l) programs" ;;
         *) die "KUBEGPU_NODE_DRIVER_LAYOUT is $driver_layout; expected prefix or package" ;;
     esac
     runc=$(runc_bin) || die "no runc runs here (the node's $node/rootfs/usr/sbin/runc needs glibc >= 2.38)"
@@ -157,6 +165,22 @@ env = ["PATH=/usr/local/nvidia/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr
 oci_image.build(out, name, rootfs, ["vectoradd"], extra=extras, env=env)
 print("wrote", out)
 PY
+        # The GPU Operator's validator runs NVIDIA's CUDA sample `vectorAdd` from its own image in its
+        # CUDA workload pod (validator/manifests/cuda-workload-validation.yaml of the operator's tag); no
+        # build of it exists here, so the image gets this vector add (which prints the sample's
+        # "Test PASSED") under that name, as one more layer.
+        if [ -n "$extra" ]; then
+            python3 - "$tree/bundle/images/gpu-operator.tar" "$node/image/vectoradd" <<'PY' ||
+import os, sys
+sys.path.insert(0, "tests/gpu")
+import oci_image
+archive, program = sys.argv[1:]
+oci_image.add_layer(archive, archive + ".new", {"/usr/bin/vectorAdd": program})
+os.replace(archive + ".new", archive)
+print("added /usr/bin/vectorAdd to", archive)
+PY
+                die "could not add vectorAdd to the GPU Operator's image"
+        fi
     fi
 
     step "DRA driver image"
@@ -196,7 +220,7 @@ PY
     for dev in /dev/nvidia* /dev/nvidia-caps/*; do [ -c "$dev" ] && devices+=(--device "$dev"); done
     binds=(--bind "$tree/bundle:/opt/kubegpu/bundle:ro" --bind "$tree/collections:/opt/kubegpu/collections:ro"
         --bind "$tree/bin:/opt/kubegpu/bin:ro" --bind "$tree/chart:/opt/kubegpu/chart:ro"
-        --bind "$tree/nvidia:/opt/kubegpu/nvidia:ro" --bind "$copy:/kubegpu" --bind "$node_out:/out")
+        --bind "$tree/nvidia:/opt/kubegpu/nvidia:ro" --bind "$tree/crio:/opt/kubegpu/crio:ro" --bind "$copy:/kubegpu" --bind "$node_out:/out")
     [ "$driver_layout" = prefix ] && [ -d "$host_driver" ] && binds+=(--bind "$host_driver:$host_driver:ro")
     python3 tests/gpu/node_container.py "$node" --hostname kubegpu-h200 "${binds[@]}" "${devices[@]}" ||
         die "could not write the node's config.json"
@@ -215,6 +239,18 @@ PY
     # As on a host booted by systemd, the root mount is shared (the DRA driver's HostToContainer mounts need it).
     in_node mount --make-rshared / || die "could not make the node's root mount shared"
     if [ "$driver_layout" = package ]; then in_node ldconfig || die "ldconfig failed in the node"; fi
+    if [ "$node_runtime" = crio ]; then
+        step "CRI-O instead of containerd"
+        # A CRI-O node has no containerd: the package goes (offline, dpkg), CRI-O comes from the stage.
+        in_node systemctl disable --now containerd >/dev/null 2>&1
+        in_node dpkg --purge containerd >/dev/null || die "could not remove containerd from the node"
+        { in_node mkdir -p /var/lib/containers && in_node mount -t tmpfs -o mode=0700 tmpfs /var/lib/containers; } ||
+            die "could not mount the image store's tmpfs (overlay storage cannot live on the node's root)"
+        in_node env ANSIBLE_COLLECTIONS_PATH=/opt/kubegpu/collections ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
+            ansible-playbook /kubegpu/tests/gpu/node-crio.yml >"$out/node-crio.log" 2>&1 ||
+            { tail -n 40 "$out/node-crio.log"; die "CRI-O could not be installed in the node (node-crio.log)"; }
+        in_node crio --version | head -n 1
+    fi
 
     step "node network"
     if in_node ip link add kubegpu0 type veth peer name kubegpu1 2>/dev/null; then

@@ -102,3 +102,57 @@ def build(out, name, rootfs, cmd, extra=None, env=None):  # noqa: PLR0917
             info.size = len(data)
             tar.addfile(info, io.BytesIO(data))
     return out
+
+
+def add_layer(archive, out, extra):
+    """Copy the docker-archive ``archive`` (as ``podman save --format docker-archive`` writes it) to ``out``
+    with one more layer on top holding ``extra`` ({path in the image: file here}); names and tags stay.
+
+    For an image built elsewhere that needs a file only the GPU host can make (a CUDA program).
+    """
+    layer = _layer_of(extra)
+    layer_id = hashlib.sha256(layer).hexdigest()
+    with tarfile.open(archive) as src:
+        manifest = json.load(src.extractfile("manifest.json"))
+        if len(manifest) != 1:
+            raise ValueError("{0}: {1} images in manifest.json; expected one".format(archive, len(manifest)))
+        entry = manifest[0]
+        config = json.load(src.extractfile(entry["Config"]))
+        config["rootfs"]["diff_ids"].append("sha256:" + layer_id)
+        config.setdefault("history", []).append({"created_by": "add_layer " + " ".join(sorted(extra))})
+        config_bytes = json.dumps(config, sort_keys=True).encode()
+        config_name = hashlib.sha256(config_bytes).hexdigest() + ".json"
+        with tarfile.open(out, "w") as dst:
+            for member in src.getmembers():
+                if member.name in ("manifest.json", entry["Config"]):
+                    continue
+                dst.addfile(member, src.extractfile(member) if member.isfile() else None)
+            entry = dict(entry, Config=config_name, Layers=entry["Layers"] + [layer_id + ".tar"])
+            for name, data in ((layer_id + ".tar", layer), (config_name, config_bytes),
+                               ("manifest.json", json.dumps([entry]).encode())):
+                info = tarfile.TarInfo(name)
+                info.size = len(data)
+                dst.addfile(info, io.BytesIO(data))
+
+
+def _layer_of(extra):
+    """A layer of the files ``extra`` names, with the directories above them."""
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w", format=tarfile.PAX_FORMAT) as tar:
+        made = set()
+        for target, source in sorted(extra.items()):
+            parts = target.strip("/").split("/")
+            for depth in range(1, len(parts)):
+                directory = "/".join(parts[:depth])
+                if directory not in made:
+                    info = tarfile.TarInfo(directory)
+                    info.type, info.mode = tarfile.DIRTYPE, 0o755
+                    tar.addfile(info)
+                    made.add(directory)
+            info = tar.gettarinfo(source, arcname="/".join(parts))
+            info.uid = info.gid = 0
+            info.uname = info.gname = "root"
+            info.mtime = 0
+            with open(source, "rb") as handle:
+                tar.addfile(info, handle)
+    return buffer.getvalue()

@@ -7,7 +7,7 @@
 # then cluster.sh brings the node container up (systemd as PID 1 under runc,
 # its network, the test image), checks that site.yml finds what it needs in it,
 # and takes it down again, leaving nothing behind; then tests/gpu/start-latency.sh
-# with a test spec. No kubeadm here: the
+# with a test spec. The same again for a CRI-O node (KUBEGPU_NODE_RUNTIME=crio). No kubeadm here: the
 # kubernetes test cluster (tests/integration/kubernetes) runs the same role.
 # Needs root, podman, runc, and the caches of the kubernetes test.
 set -uo pipefail
@@ -34,6 +34,27 @@ KUBEGPU_NODE_DRIVER_LAYOUT=package KUBEGPU_HOST_DRIVER_ROOT=$KUBEGPU_CARRY/drive
     bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host"
+# A CRI-O node: containerd removed, CRI-O from the stage answering crictl.
+: >"$out/cluster.log"
+KUBEGPU_NODE_RUNTIME=crio bash tests/gpu/cluster.sh "$out" up check ||
+    fail "the CRI-O node container did not come up with what site.yml needs (above)"
+bash tests/gpu/cluster.sh "$out" down || fail "the CRI-O node container left something behind (above)"
+grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host after the CRI-O node"
+# The GPU Operator's image with vectorAdd added, as cluster.sh makes it on a GPU host: podman (a store of its
+# own, vfs: nothing mounted) loads it under its name, and the file is in it.
+ext=$out/operator-ext
+mkdir -p "$ext"
+printf '#!/bin/sh\necho "Test PASSED"\n' >"$ext/vectorAdd" && chmod 0755 "$ext/vectorAdd"
+python3 -c 'import sys; sys.path.insert(0, "tests/gpu"); import oci_image; oci_image.add_layer(sys.argv[1], sys.argv[2], {"/usr/bin/vectorAdd": sys.argv[3]})' \
+    "$KUBEGPU_STAGE/tree/bundle/images/gpu-operator.tar" "$ext/operator.tar" "$ext/vectorAdd" ||
+    fail "could not add a layer to the GPU Operator's image"
+ext_podman=(podman --root "$ext/store" --runroot "$ext/run" --storage-driver vfs)
+{ "${ext_podman[@]}" load -q -i "$ext/operator.tar" >/dev/null &&
+    "${ext_podman[@]}" create --name kubegpu-rehearse-operator nvcr.io/nvidia/gpu-operator:v26.7.0 >/dev/null &&
+    "${ext_podman[@]}" export -o "$ext/exported.tar" kubegpu-rehearse-operator &&
+    tar -tf "$ext/exported.tar" | grep -x usr/bin/vectorAdd >/dev/null; } ||
+    fail "podman did not load the GPU Operator's image with vectorAdd under its name"
+"${ext_podman[@]}" rm kubegpu-rehearse-operator >/dev/null
 # The start-latency starts (runc and nvidia-container-runtime in cdi mode with a test spec; jit-cdi must fail without NVML).
 KUBEGPU_LATENCY_RUNS=3 bash tests/gpu/start-latency.sh --rehearse "$out/latency" >/dev/null ||
     { cat "$out/latency/latency.log"; fail "tests/gpu/start-latency.sh failed its rehearsal (above)"; }

@@ -99,7 +99,8 @@ else
     [ -x /sbin/ldconfig.real ] && ldconfig=/sbin/ldconfig.real  # Ubuntu's /sbin/ldconfig is a shell wrapper
     module gpu_facts '{}' >"$out/gpu_facts.json" || die "gpu_facts failed (OUT/gpu_facts.json)"
     driver_root=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["ansible_facts"]["nvidia"]["driver_root"]["root"] or "")' \
-        "$out/gpu_facts.json") && [ -n "$driver_root" ] || die "gpu_facts found no driver root (OUT/gpu_facts.json)"
+        "$out/gpu_facts.json")
+    [ -n "$driver_root" ] || die "gpu_facts found no driver root (OUT/gpu_facts.json)"
     echo "driver root: $driver_root"
     module cdi_spec "{\"path\": \"$work/spec-ours/nvidia.json\", \"layout\": \"hook_free\", \"driver_root\": \"$driver_root\"}" \
         >"$out/cdi_spec.json" || die "cdi_spec failed (OUT/cdi_spec.json)"
@@ -120,7 +121,8 @@ else
     # The check passes only with the UUID gpu_facts reported in nvidia-smi's list; what the
     # container sees of the driver is in the record either way.
     expect=$(python3 -c 'import json,sys; print("|".join(g["uuid"] for g in json.load(open(sys.argv[1]))["ansible_facts"]["nvidia"]["gpus"]))' \
-        "$out/gpu_facts.json") && [ -n "$expect" ] || die "gpu_facts reported no GPU UUID (OUT/gpu_facts.json)"
+        "$out/gpu_facts.json")
+    [ -n "$expect" ] || die "gpu_facts reported no GPU UUID (OUT/gpu_facts.json)"
     check='nvidia-smi -L; echo "nvidia-smi: $?"; command -v nvidia-smi; ls /dev/nvidia*; grep -c nvidia /proc/self/mountinfo'
     # shellcheck disable=SC2054 # the commas are inside --variant's arguments
     variants+=(--variant "shim_cdi_ours=shim,mode=cdi,spec_dirs=$work/spec-ours,device=nvidia.com/gpu=all"

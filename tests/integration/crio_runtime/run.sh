@@ -23,24 +23,9 @@ start=$SECONDS
 
 scripts/apt-install.sh "crio_runtime tests" podman debootstrap runc xz-utils || exit 1
 
-shared_bin=${KUBEGPU_SHARED_BIN:-$top/../shared/bin}
-shared_bin=$(cd "$shared_bin" 2>/dev/null && pwd) ||
-  { echo "crio_runtime tests: no directory ${KUBEGPU_SHARED_BIN:-$top/../shared/bin} of CRI-O release binaries (set KUBEGPU_SHARED_BIN to one)" >&2; exit 1; }
-# Unpacked once into the checkout's cache, again when a binary's checksum differs from SHA256SUMS.bin.
-crio_bin=$top/.cache/crio-runtime/bin
-mkdir -p "$crio_bin"
-for name in crio pinns crictl; do
-  want=$(awk -v n="$name" '$2 == n {print $1}' "$shared_bin/SHA256SUMS.bin")
-  [ -n "$want" ] || { echo "crio_runtime tests: $shared_bin/SHA256SUMS.bin lists no $name" >&2; exit 1; }
-  if [ ! -x "$crio_bin/$name" ] || [ "$(sha256sum "$crio_bin/$name" | cut -d' ' -f1)" != "$want" ]; then
-    if ! { xz -dc "$shared_bin/$name.xz" >"$crio_bin/$name.part" && chmod 0755 "$crio_bin/$name.part" &&
-      [ "$(sha256sum "$crio_bin/$name.part" | cut -d' ' -f1)" = "$want" ]; }; then
-      echo "crio_runtime tests: $shared_bin/$name.xz does not unpack to the binary SHA256SUMS.bin names" >&2; exit 1
-    fi
-    mv "$crio_bin/$name.part" "$crio_bin/$name"
-  fi
-done
-export KUBEGPU_CRIO_BIN=$crio_bin
+# crio, pinns and crictl unpacked from the shared release binaries.
+KUBEGPU_CRIO_BIN=$(tests/integration/crio_runtime/crio-bin.sh) || exit 1
+export KUBEGPU_CRIO_BIN
 
 . scripts/molecule-env.sh
 molecule_env "crio_runtime tests" && molecule_cri_client "crio_runtime tests" || exit 1

@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
-# A real two-node Kubernetes v1.36.2 cluster, built by the collection's own
+# A real three-node Kubernetes v1.36.2 cluster, built by the collection's own
 # kubernetes role, as CI runs it:
 #   tests/integration/kubernetes/run.sh [STEP...]
-# Two Debian 13 nodes in privileged podman containers on a podman network of
-# their own (containerd 1.7.24 and systemd from apt, kubelet and kubeadm from
-# the air-gapped bundle of tests/integration/kubernetes/bundle.sh: binaries
-# from ../shared/bin, control-plane images built from them, etcd from
-# Debian). Steps (default: all, in this order):
+# Debian 13 nodes in privileged podman containers on a podman network of
+# their own (systemd from apt, kubelet and kubeadm from the air-gapped bundle
+# of tests/integration/kubernetes/bundle.sh: binaries from ../shared/bin,
+# control-plane images built from them, etcd from Debian): the control-plane
+# host and a worker on containerd 1.7.24 from apt, and a second worker on
+# CRI-O v1.36.3 (crio, pinns and crictl from ../shared/bin, laid out as CRI-O's
+# packages install it: tests/integration/crio_runtime/install-crio.yml; Debian's
+# conmon, crun, runc, and podman, which the role loads the bundle's images
+# with). Both workers are GPU nodes without a GPU. Steps (default: all, in this order):
 #   plan       the stage in --check --diff on fresh nodes, the control-plane host without a
 #              container runtime: it plans containerd's install and the cluster, and fails nowhere
 #   build      containerd installed on the bare control-plane host, kubeadm init there,
-#              join of the worker, bridge CNI
+#              join of both workers, bridge CNI
 #   rerun      the same playbook again, then in --check --diff: neither changes anything
 #   assert     the cluster's own state, read with kubernetes.core.k8s_info
-#   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on a
-#              worker that claims an H200's recorded gpu_facts and has no GPU
-#   validate   the validate stage there: its pod stays Pending, and it says why
-#   operator   the device plugin removed; the GPU Operator refused for the worker in
-#              cdi mode (no handler for the operator's own pods), then installed from the shared chart
+#   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on the
+#              workers, which claim an H200's recorded gpu_facts and have no GPU
+#   validate   the validate stage there: its pods stay Pending, and it says why
+#   operator   the GPU Operator refused for GPU nodes on two runtimes; from here on the
+#              containerd worker is the only GPU node: the device plugin removed; the GPU Operator
+#              refused for the worker in cdi mode (no handler for the operator's own pods), then
+#              installed from the shared chart
 #   dra        the GPU Operator removed; NVIDIA's DRA driver refused (default namespace, a node
 #              without CDI), then installed from the shared chart: its kubelet plugin only on the
 #              worker, waiting for a driver; the validate pod's claim unallocatable; then removed
@@ -30,7 +36,7 @@ cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
 here=$top/tests/integration/kubernetes
 
-scripts/apt-install.sh "kubernetes tests" podman debootstrap runc || exit 1
+scripts/apt-install.sh "kubernetes tests" podman debootstrap runc xz-utils || exit 1
 [ -x "$top/.venv/bin/ansible-playbook" ] || { echo "kubernetes tests: run scripts/setup.sh test first" >&2; exit 1; }
 
 export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUFFERED=1 ANSIBLE_NOCOLOR=1
@@ -44,6 +50,13 @@ export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local
 # python3-apt: what cloud images ship, and what apt's --check needs (the plan step).
 node_packages=(containerd runc systemd systemd-sysv containernetworking-plugins iptables conntrack ethtool socat iproute2 kmod procps python3-apt)
 image=$(scripts/podman-image.sh trixie "${node_packages[@]}") || { echo "kubernetes tests: no node image" >&2; exit 1; }
+# The CRI-O worker: CRI-O's runtime and monitor instead of containerd (crio links libseccomp2,
+# libsqlite3-0; crun's systemd cgroups talk to systemd over D-Bus), and podman for the role's image loads.
+crio_packages=(conmon crun podman libseccomp2 libsqlite3-0 dbus)
+for package in "${node_packages[@]}"; do [ "$package" = containerd ] || crio_packages+=("$package"); done
+crio_image=$(scripts/podman-image.sh trixie "${crio_packages[@]}") || { echo "kubernetes tests: no CRI-O node image" >&2; exit 1; }
+KUBEGPU_CRIO_BIN=$(tests/integration/crio_runtime/crio-bin.sh) || exit 1
+export KUBEGPU_CRIO_BIN
 kubernetes_bundle=$("$here/bundle.sh") || { echo "kubernetes tests: could not build the bundle" >&2; exit 1; }
 nvidia_images=$("$here/nvidia-images.sh") || { echo "kubernetes tests: could not build the NVIDIA images" >&2; exit 1; }
 dra_image=$("$here/dra-image.sh") || { echo "kubernetes tests: could not build the DRA driver's image" >&2; exit 1; }
@@ -53,6 +66,8 @@ helm_dir=$(dirname "$helm")
 export PATH="$helm_dir:$PATH"
 pause_image=$("$kubernetes_bundle/bin/kubeadm" config images list --kubernetes-version v1.36.2 2>/dev/null | grep /pause:) ||
   { echo "kubernetes tests: kubeadm names no pause image" >&2; exit 1; }
+# prepare.yml writes it into CRI-O's configuration, as the kubernetes role asks CRI-O's users to.
+export KUBEGPU_K8S_PAUSE_IMAGE=$pause_image
 
 KUBEGPU_K8S_WORK=$(mktemp -d "${TMPDIR:-/var/tmp}/kubegpu-k8s.XXXXXX")
 export KUBEGPU_K8S_WORK
@@ -76,7 +91,8 @@ done
 export ANSIBLE_LIBRARY="$top/tests/integration/cluster/library"
 network=kubegpu-k8s
 subnet=10.89.61
-nodes=(kubegpu-k8s-cp kubegpu-k8s-worker kubegpu-k8s-fail)
+nodes=(kubegpu-k8s-cp kubegpu-k8s-worker kubegpu-k8s-fail kubegpu-k8s-crio)
+crio_node=kubegpu-k8s-crio
 
 remove_nodes() {
   podman rm -f -t 5 "${nodes[@]}" >/dev/null 2>&1 || true
@@ -94,19 +110,24 @@ start_nodes() {
   podman network create --subnet "$subnet.0/24" "$network" >/dev/null || return 1
   local i=10 node
   for node in "${nodes[@]}"; do
-    # containerd's overlay snapshots cannot live on the container's own overlay.
+    # containerd's overlay snapshots (CRI-O's and podman's overlay storage) cannot
+    # live on the container's own overlay.
     # The host's cgroup tree, whole: podman's own mounts show each v1 hierarchy
     # from the container's cgroup down, and runc then computes wrong paths for
     # the pods' cgroup mounts ("bind mount source stat: /sys/fs/kubepods/...").
+    local store=(--tmpfs "/var/lib/containerd:rw,mode=0711") node_image=$image
+    [ "$node" = "$crio_node" ] && store=(--tmpfs "/var/lib/containers:rw,mode=0700") node_image=$crio_image
     podman run -d --name "$node" --hostname "$node" --network "$network" --ip "$subnet.$i" \
-      --privileged --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw --tmpfs /var/lib/containerd:rw,mode=0711 \
-      "$image" /sbin/init >/dev/null || return 1
+      --privileged --cgroupns=host -v /sys/fs/cgroup:/sys/fs/cgroup:rw "${store[@]}" \
+      "$node_image" /sbin/init >/dev/null || return 1
     i=$((i + 1))
   done
   for node in "${nodes[@]}"; do
     # As on a host booted by systemd, the root mount is shared: a pod's HostToContainer
     # mount (the DRA driver's driver root) needs it, and podman makes it private.
     podman exec "$node" mount --make-rshared / || return 1
+    # CRI-O starts once prepare.yml has installed it.
+    [ "$node" = "$crio_node" ] && continue
     for _ in $(seq 1 30); do
       podman exec "$node" systemctl is-active -q containerd 2>/dev/null && continue 2
       sleep 1
@@ -159,7 +180,11 @@ build() {
     playbook build.log playbooks/kubernetes.yml &&
     sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
-    says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-worker\]"
+    says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-worker\]" &&
+    # CRI-O's worker: nothing installed beside CRI-O, the bundle's images loaded with podman
+    # (under a task name that does not say containerd, the first host's runtime).
+    says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-crio\]" &&
+    says build.log "Import the image archives \(ctr on containerd, podman load on CRI-O\)\] \*+ [^*]*changed: \[kubegpu-k8s-crio\] => \(item=kube-proxy[.]tar\)"
 }
 rerun() {
   playbook rerun.log playbooks/kubernetes.yml && unchanged rerun.log &&
@@ -172,29 +197,42 @@ says() {  # says LOG PATTERN: the log, its lines joined, says PATTERN (an extend
 fails_with() {  # fails_with LOG PATTERN: the run failed, and said PATTERN
   grep -qE "$2" "$KUBEGPU_K8S_WORK/$1" || { echo "kubernetes tests: $1 does not say: $2" >&2; return 1; }
 }
-# The device plugin on a worker with no GPU: it runs, finds none, and the
-# stage fails saying the node advertises no GPUs.
+# The device plugin on workers with no GPU (containerd's and CRI-O's): it runs
+# on both, finds none, and the stage fails saying the nodes advertise no GPUs.
 device_plugin() {
   if playbook device-plugin.log "$here/stage.yml" -e kubegpu_test_stage=cluster; then
     echo "kubernetes tests: the cluster stage passed on a node without a GPU" >&2; return 1
   fi
-  fails_with device-plugin.log 'not every GPU node advertises its GPUs' &&
-    fails_with device-plugin.log 'kubegpu-k8s-worker' &&
-    # What the worker's plugin pod shows, with the hint from its log.
-    fails_with device-plugin.log 'What the device plugin shows there: kubegpu-k8s-worker: pod nvidia-device-plugin-daemonset-' &&
-    fails_with device-plugin.log 'no_devices' &&
+  fails_with device-plugin.log 'not every GPU node advertises its GPUs: .*kubegpu-k8s-worker: nvidia.com/gpu absent' &&
+    fails_with device-plugin.log 'not every GPU node advertises its GPUs: .*kubegpu-k8s-crio: nvidia.com/gpu absent' &&
+    # What each worker's plugin pod shows, with the hint from its log.
+    fails_with device-plugin.log 'What the device plugin shows there: .*kubegpu-k8s-worker: pod nvidia-device-plugin-daemonset-[a-z0-9]+ Running, ready - no_devices' &&
+    fails_with device-plugin.log 'What the device plugin shows there: .*kubegpu-k8s-crio: pod nvidia-device-plugin-daemonset-[a-z0-9]+ Running, ready - no_devices' &&
     playbook assert-device-plugin.log "$here/assert-device-plugin.yml"
 }
-# The validation pod stays Pending (Insufficient nvidia.com/gpu): the role must say so, per node.
+# The validation pods stay Pending (Insufficient nvidia.com/gpu): the role must say so, per node.
 validate() {
   if playbook validate.log "$here/stage.yml" -e kubegpu_test_stage=validate; then
     echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1
   fi
-  # The node's row in the summary table, its verdict, the scheduler's event and the device plugin's own log line.
-  fails_with validate.log 'kubegpu-k8s-worker +0/1 .* insufficient_gpu"?$' &&
+  # Each node's row in the summary table (with its runtime), its verdict, the scheduler's event and the device plugin's own log line.
+  fails_with validate.log 'kubegpu-k8s-worker +0/1 .* containerd 1[.]7[.]24 .* insufficient_gpu"?,?$' &&
+    fails_with validate.log 'kubegpu-k8s-crio +0/1 .* crio 1[.]36[.]3 .* insufficient_gpu"?,?$' &&
     fails_with validate.log 'kubegpu-k8s-worker: the scheduler found no node with enough nvidia.com/gpu' &&
-    fails_with validate.log 'FailedScheduling: 0/2 nodes are available: 1 Insufficient nvidia.com/gpu' &&
+    fails_with validate.log 'kubegpu-k8s-crio: the scheduler found no node with enough nvidia.com/gpu' &&
+    fails_with validate.log 'FailedScheduling: 0/3 nodes are available: 1 Insufficient nvidia.com/gpu' &&
     fails_with validate.log 'device plugin: .*No devices found'
+}
+# One GPU Operator (its toolkit, its runtime class) serves GPU nodes of one
+# runtime: with the containerd and the CRI-O worker both GPU nodes, the stage
+# refuses it before anything is installed, and says how to split the run. The
+# GPU Operator's and the DRA driver's steps then run on the containerd worker
+# alone (kubegpu_gpu_nodes_group), as that message says, with the CRI-O
+# worker's GPU label removed so that no DaemonSet of theirs lands there.
+containerd_gpu_nodes=(-e kubegpu_gpu_nodes_group=kubegpu_test_containerd_gpu_nodes)
+containerd_gpu_nodes_only() {
+  "$kubernetes_bundle/bin/kubectl" --kubeconfig "$KUBEGPU_K8S_WORK/admin.conf" label node "$crio_node" nvidia.com/gpu.present- >/dev/null ||
+    { echo "kubernetes tests: could not remove the GPU label of $crio_node" >&2; return 1; }
 }
 # The GPU Operator from the shared chart in place of the device plugin. In cdi
 # mode (the worker's, as the node stage decides it) the operator's own pods
@@ -203,13 +241,17 @@ validate() {
 # its own tests: tests/integration/container_runtime) and the chart is
 # installed for real.
 operator() {
-  playbook device-plugin-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent &&
-    { if playbook operator-refused.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator; then
+  { if playbook operator-mixed.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator; then
+      echo "kubernetes tests: one GPU Operator was installed for GPU nodes on containerd and CRI-O" >&2; return 1; fi; } &&
+    fails_with operator-mixed.log 'The GPU nodes differ in runtime \(containerd: kubegpu-k8s-worker; crio: kubegpu-k8s-crio\), but one GPU Operator serves them all' &&
+    containerd_gpu_nodes_only &&
+    playbook device-plugin-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent "${containerd_gpu_nodes[@]}" &&
+    { if playbook operator-refused.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: the GPU Operator was installed for a node in cdi mode" >&2; return 1; fi; } &&
     fails_with operator-refused.log 'these nodes are in cdi mode, where the container_runtime role adds no handler: kubegpu-k8s-worker\.' &&
     playbook operator-refused-assert.log "$here/assert-operator.yml" -e kubegpu_test_operator_installed=false &&
     { if playbook operator.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
-        -e kubegpu_runtime_mode=runtime; then
+        -e kubegpu_runtime_mode=runtime "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: the GPU Operator's validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with operator.log 'Deployment gpu-operator/gpu-operator: rolled out, 1 of 1 replicas ready' &&
     fails_with operator.log 'DaemonSet gpu-operator/nvidia-operator-validator: not ready' &&
@@ -226,18 +268,19 @@ dra() {
   # The recorded H200 keeps its driver under the prefix /usr/local/nvidia, which the DRA driver cannot serve
   # (refused below); the worker claims a driver installed under /, as packages install it.
   local root='{"kubegpu_test_facts": {"driver_root": {"root": "/", "library_dir": "/usr/lib/x86_64-linux-gnu"}}}'
-  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$root")
+  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$root" "${containerd_gpu_nodes[@]}")
   # Neither of the other stacks, whichever steps ran before.
-  playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
-    -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent &&
-    playbook device-plugin-absent-dra.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent &&
+  containerd_gpu_nodes_only &&
+    playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
+      -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent "${containerd_gpu_nodes[@]}" &&
+    playbook device-plugin-absent-dra.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent "${containerd_gpu_nodes[@]}" &&
     { if playbook dra-default-ns.log "$here/stage.yml" "${stage[@]}" -e dra_driver_namespace=default; then
         echo "kubernetes tests: the DRA driver was installed into the default namespace" >&2; return 1; fi; } &&
     fails_with dra-default-ns.log "dra_driver_namespace is 'default': NVIDIA's DRA driver refuses the default namespace" &&
     { if playbook dra-runtime-mode.log "$here/stage.yml" "${stage[@]}" -e kubegpu_runtime_mode=runtime; then
         echo "kubernetes tests: the DRA driver was installed for a node without CDI" >&2; return 1; fi; } &&
     fails_with dra-runtime-mode.log 'kubegpu-k8s-worker runs its GPUs in runtime mode, without CDI' &&
-    { if playbook dra-prefix.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra; then
+    { if playbook dra-prefix.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: the DRA driver was installed for a driver under a prefix" >&2; return 1; fi; } &&
     fails_with dra-prefix.log 'on kubegpu-k8s-worker is installed under the prefix /usr/local/nvidia' &&
     playbook assert-dra-refused.log "$here/assert-dra.yml" -e kubegpu_test_dra=absent -e kubegpu_test_record_crds=true &&
@@ -250,7 +293,7 @@ dra() {
     { if playbook dra-again.log "$here/stage.yml" "${stage[@]}"; then
         echo "kubernetes tests: the second DRA run served a node without a GPU" >&2; return 1; fi; } &&
     unchanged dra-again.log &&
-    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$root"; then
+    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$root" "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable"?$' &&
     fails_with dra-validate.log "kubegpu-k8s-worker: the scheduler could not allocate the pod's ResourceClaim" &&
