@@ -9,10 +9,10 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_decision import DecisionError, cluster_plan
 
 
-def cluster_plan_filter(hosts_vars, stack='device_plugin', mode=''):
+def cluster_plan_filter(hosts_vars, stack='device_plugin', mode='', removing=False):
     records = [(h.get('inventory_hostname'), h.get('kubegpu_node')) for h in hosts_vars or []]
     try:
-        return cluster_plan(records, stack=stack, mode=mode)
+        return cluster_plan(records, stack=stack, mode=mode, removing=removing)
     except DecisionError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

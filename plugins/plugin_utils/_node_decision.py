@@ -311,15 +311,17 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
     return record
 
 
-def cluster_plan(records, stack='device_plugin', mode=''):
-    """The cluster stage's view: ``{stack, mode, cdi, handler, runtime, driver_root, nodes}``.
+def cluster_plan(records, stack='device_plugin', mode='', removing=False):
+    """The cluster stage's view: ``{stack, mode, cdi, handler, runtime, driver_root, nodes, removing}``.
 
     ``records``: ``(host, kubegpu_node)`` pairs of the GPU node group (a
     record of None means the decision stage did not run there). Nodes without
     GPUs are left out of ``nodes``. One device plugin DaemonSet (or one GPU
     Operator) serves one mode and one driver root, so GPU nodes that differ in
     either are refused with the hosts named. With no GPU node, the mode is
-    ``mode`` (kubegpu_runtime_mode), else cdi.
+    ``mode`` (kubegpu_runtime_mode), else cdi. ``removing`` (the stack's role
+    state is absent): nothing is refused, since removing a stack is how a run
+    makes room for another or a mixed cluster is cleaned up.
     """
     stack = _text(stack) or 'device_plugin'
     if stack not in STACKS:
@@ -332,7 +334,7 @@ def cluster_plan(records, stack='device_plugin', mode=''):
                 'role on it in the same run (playbooks/nodes.yml does)'.format(host))
         if record.get('gpu_count'):
             # The node stage may have installed the driver since the node's decision: checked again here.
-            refusal = _dra.driver_refusal(record) if stack == 'dra' else None
+            refusal = _dra.driver_refusal(record) if stack == 'dra' and not removing else None
             if refusal:
                 raise DecisionError(refusal)
             nodes.append(record)
@@ -345,7 +347,7 @@ def cluster_plan(records, stack='device_plugin', mode=''):
         seen = {}
         for record in nodes:
             seen.setdefault(record.get(key), []).append(record.get('host'))
-        if len(seen) > 1 and (key != 'runtime' or stack == 'gpu_operator'):
+        if len(seen) > 1 and (key != 'runtime' or stack == 'gpu_operator') and not removing:
             raise DecisionError('The GPU nodes differ in {0} ({1}), but one {2} serves them all: {3}'.format(
                 key.replace('_', ' '),
                 '; '.join('{0}: {1}'.format(value, ', '.join(hosts)) for value, hosts in seen.items()),
@@ -363,6 +365,7 @@ def cluster_plan(records, stack='device_plugin', mode=''):
         'runtime': nodes[0]['runtime'] if nodes else None,
         'driver_root': nodes[0]['driver_root'] if nodes else '/',
         'nodes': [_plan_entry(record) for record in nodes],
+        'removing': bool(removing),
     }
     plan.update(MODE_FEATURES[chosen])
     return plan

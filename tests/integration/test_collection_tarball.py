@@ -30,9 +30,6 @@ DEVELOPER_WORDS = re.compile(r'(?<![\w./-])(tests|scripts|benchmarks|molecule)/|
 # README.md is also the repository's front page (`make run`, `make test`); its section for a user's
 # own automation needs none of them.
 FRONT_PAGE = {'README.md'}
-# Shipped files whose wording is still to change (the how-it-was-checked passages belong in
-# docs/development.md): this list only shrinks.
-NOT_YET_REWORDED = {'docs/kubernetes.md'}
 
 
 def run(args, env, cwd, timeout=300):
@@ -118,9 +115,7 @@ def test_shipped_docs_speak_to_the_user_of_the_installed_collection(built):
                      if not _ships_beside(name, m.group(0), names)]
             if found:
                 offending[name] = found
-    assert set(offending) - NOT_YET_REWORDED - FRONT_PAGE == set(), offending
-    # The exceptions are still needed; one that is reworded leaves the list.
-    assert NOT_YET_REWORDED & set(names) <= set(offending), set(offending)
+    assert set(offending) - FRONT_PAGE == set(), offending
 
 
 def test_tarball_installs_offline_and_its_module_runs_from_the_install(ansible_env, tmp_path):

@@ -369,6 +369,7 @@ def test_the_plan_reads_count_uuids_driver_and_runtime_from_the_records():
             'driver_version': '580.159.04', 'driver_root': '/', 'runtime': 'containerd 1.7.24', 'mode': 'cdi',
             'stack': 'device_plugin', 'mig_enabled': False,
         }],
+        'removing': False,
     }
 
 
@@ -434,12 +435,26 @@ def test_gpu_nodes_differing_in_runtime_share_a_device_plugin_but_not_a_gpu_oper
     assert 'containerd: gpu-a' in message and 'crio: gpu-b' in message and 'GPU Operator' in message
 
 
+def test_removing_a_stack_refuses_none_of_the_differences_that_stop_a_deployment():
+    crio = decided('gpu-b', facts(crio='1.30.4'))
+    prefix = decided('gpu-c', facts(containerd='1.7.24', driver_root={'found': True, 'root': '/usr/local/nvidia'}))
+    containerd = decided('gpu-a', facts(containerd='1.7.24'))
+    with pytest.raises(DecisionError, match='differ in runtime'):
+        cluster_plan([containerd, crio], stack='gpu_operator')
+    plan = cluster_plan([containerd, crio], stack='gpu_operator', removing=True)
+    assert plan['removing'] is True
+    assert [p['host'] for p in plan['nodes']] == ['gpu-a', 'gpu-b']
+    with pytest.raises(DecisionError, match='installed under the prefix /usr/local/nvidia'):
+        cluster_plan([prefix], stack='dra')
+    assert [p['host'] for p in cluster_plan([prefix], stack='dra', removing=True)['nodes']] == ['gpu-c']
+
+
 @pytest.mark.parametrize('mode, expected, cdi, handler', [
     ('', 'cdi', True, False), ('cdi', 'cdi', True, False), ('runtime', 'runtime', False, True)])
 def test_with_no_gpu_node_the_plans_mode_is_the_one_given_else_cdi(mode, expected, cdi, handler):
     plan = cluster_plan([decided('cpu-1', facts(containerd='1.6.20', gpu_count=0))], mode=mode)
     assert plan == {'stack': 'device_plugin', 'mode': expected, 'cdi': cdi, 'handler': handler, 'runtime': None,
-                    'driver_root': '/', 'nodes': []}
+                    'driver_root': '/', 'nodes': [], 'removing': False}
 
 
 def test_with_no_gpu_node_an_unknown_mode_is_refused_naming_kubegpu_runtime_mode():
