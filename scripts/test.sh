@@ -12,6 +12,8 @@ export PATH="$top/.venv/bin:$PATH" ANSIBLE_CONFIG="$top/ansible.cfg" PYTHONUNBUF
 lint() {
   yamllint -s . &&
   ruff check . &&
+  # As ansible-test's sanity runs it (which CI reaches later): every shell script, every severity.
+  scripts/apt-install.sh lint shellcheck && git ls-files -z '*.sh' | xargs -0 shellcheck -e SC1090,SC1091 &&
   antsibull-changelog lint &&
   ansible-lint --profile production
 }
