@@ -24,14 +24,20 @@ molecule_env() {
   local venv=$top/.venv-molecule requirements=tests/integration/driver/requirements-molecule.txt
   local stamp
   stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
+  # Steps that run at the same time (scripts/test.sh) share the virtualenv: one makes it, the others wait.
+  local lock
+  if ! { mkdir -p "$top/.cache" && exec {lock}>"$top/.cache/molecule-env.lock" && flock "$lock"; }; then
+    echo "$who: could not lock $top/.cache/molecule-env.lock" >&2; return 1
+  fi
   if [ ! -f "$stamp" ]; then
     echo "::: virtualenv $venv"
     if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
       "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
-      echo "$who: could not install $requirements into $venv" >&2; return 1
+      echo "$who: could not install $requirements into $venv" >&2; exec {lock}>&-; return 1
     fi
     rm -f "$venv"/.requirements.* && touch "$stamp"
   fi
+  exec {lock}>&-
   # This checkout is the kubegpu.nvidia collection; the others come with the `ansible` package.
   mkdir -p "$venv/collections/ansible_collections/kubegpu"
   ln -sfn ../../../.. "$venv/collections/ansible_collections/kubegpu/nvidia"
