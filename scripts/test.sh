@@ -55,9 +55,9 @@ driver() {
 
 # Steps joined with + run at the same time (their logs follow, one after the
 # other, when all have finished): the DKMS build keeps both cores busy while
-# the containerd scenarios mostly wait on apt and the daemons. The cluster test
-# runs alone: with the DKMS build beside it, its three nodes' kubelets did not
-# answer within kubeadm join's health check.
+# the containerd scenarios mostly wait on apt and the daemons. The cluster test,
+# whose three nodes' kubelets must answer kubeadm join's health check in time,
+# runs alone.
 steps=(lint unit integration sanity_219 units_219 sanity_oldest units_oldest provision+crio_runtime cluster+ee driver+container_runtime kubernetes)
 all=" ${steps[*]//+/ } "
 if [ $# -gt 0 ]; then
