@@ -16,8 +16,8 @@ def dra_slice_report(slices, nodes):
     return _dra.slice_report(slices or [], nodes or [])
 
 
-def dra_allocated_uuids(claim, slices):
-    return _dra.allocated_uuids(claim or {}, slices or [])
+def dra_allocated_uuids(claim, slices, node=None):
+    return _dra.allocated_uuids(claim or {}, slices or [], node)
 
 
 def gpu_stack_refusal(daemonsets, stack):

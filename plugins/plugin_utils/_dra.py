@@ -156,9 +156,18 @@ def slice_report(slices, nodes):
     return report
 
 
-def allocated_uuids(claim, slices):
-    """The UUIDs of the devices a ResourceClaim was allocated (its status, read against the slices)."""
+def allocated_uuids(claim, slices, node=None):
+    """The UUIDs of the devices a ResourceClaim was allocated (its status, read against the slices).
+
+    Once a pod has finished, Kubernetes deallocates its claim and deletes the claim it made from the pod's
+    ResourceClaimTemplate. With ``node`` given (the pod finished there), a claim that is gone or no longer
+    allocated was allocated every GPU the node's slices list: the validate role's claim asks for all of
+    them (its count is the number gpu_facts counted, which the slice was checked to list).
+    """
     results = (((claim or {}).get('status') or {}).get('allocation') or {}).get('devices', {}).get('results') or []
+    if not results and node is not None:
+        return sorted(device['uuid'] or 'device {0}/{1} without a UUID'.format(device['pool'], device['name'])
+                      for device in slice_devices(slices, node))
     by_name = {}
     for item in slices or []:
         spec = item.get('spec') or {}

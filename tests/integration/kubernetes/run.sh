@@ -273,6 +273,7 @@ dra() {
   containerd_gpu_nodes_only &&
     playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
       -e kubegpu_runtime_mode=runtime -e gpu_operator_state=absent "${containerd_gpu_nodes[@]}" &&
+    playbook operator-absent-assert.log "$here/assert-operator.yml" -e kubegpu_test_operator_installed=false &&
     playbook device-plugin-absent-dra.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e device_plugin_state=absent "${containerd_gpu_nodes[@]}" &&
     { if playbook dra-default-ns.log "$here/stage.yml" "${stage[@]}" -e dra_driver_namespace=default; then
         echo "kubernetes tests: the DRA driver was installed into the default namespace" >&2; return 1; fi; } &&

@@ -163,6 +163,21 @@ def test_a_claims_devices_are_read_against_the_slices():
     assert gone == ['unknown device gpu-a/gpu-1']
 
 
+def test_a_finished_pods_claim_was_allocated_every_gpu_of_its_node():
+    # Kubernetes deallocates a finished pod's claim and deletes the one made from its template: the
+    # validate claim asked for every GPU of the node, so that is what it held.
+    slices = [gpu_slice('gpu-a', [UUID_B, UUID_A]), gpu_slice('gpu-z', ['GPU-z'])]
+    assert _dra.allocated_uuids({}, slices, 'gpu-a') == sorted([UUID_A, UUID_B])
+    released = {'status': {'reservedFor': []}}
+    assert _dra.allocated_uuids(released, slices, 'gpu-z') == ['GPU-z']
+    # Still allocated: the allocation itself, not the node's slices.
+    claim = {'status': {'allocation': {'devices': {'results': [
+        {'request': 'gpus', 'driver': 'gpu.nvidia.com', 'pool': 'gpu-a', 'device': 'gpu-1'}]}}}}
+    assert _dra.allocated_uuids(claim, slices, 'gpu-a') == [UUID_A]
+    # A pod that has not finished (no node given): a claim without an allocation holds nothing.
+    assert _dra.allocated_uuids({}, slices) == []
+
+
 # The validate verdict with claims
 
 def pod(phase='Succeeded', scheduled=True, message=''):
