@@ -246,6 +246,9 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
         'driver_version': driver.get('version'),
         'driver_root': (facts.get('driver_root') or {}).get('root') or '/',
         'mig_enabled': bool((facts.get('mig') or {}).get('enabled_count')),
+        # The distribution (/etc/os-release ID and VERSION_ID), which the GPU Operator reads off node labels.
+        'os_id': _text((facts.get('os') or {}).get('id')) or None,
+        'os_version_id': _text((facts.get('os') or {}).get('version_id')) or None,
         'stack': stack,
         'manage_driver': _bool(inputs.get('manage_driver'), True),
         'manage_runtime': _bool(inputs.get('manage_runtime'), True),
