@@ -407,6 +407,10 @@ def _node_name(entry):
     return entry.get('node') if isinstance(entry, dict) else entry
 
 
+# Lines of a pod's log shown on its line of the diagnosis.
+_LOG_LINES = 3
+
+
 def _node_line(entry):
     if entry['pod'] is None:
         return '{0}: no pod: {1}'.format(entry['node'], entry['problem'])
@@ -421,6 +425,10 @@ def _node_line(entry):
         if entry['ready'] and hint['id'] != 'no_devices':
             continue
         parts.append('{0}: {1}. Fix: {2}'.format(hint['id'], hint['cause'], hint['fix']))
+    # What the container in trouble said last: an exit code alone (127, 1) does not say why.
+    log = [line.strip() for line in entry.get('log_tail') or [] if line.strip()]
+    if log and not entry['ready']:
+        parts.append('{0} log: {1}'.format(entry.get('log_container') or 'its', ' | '.join(log[-_LOG_LINES:])))
     return ' - '.join(parts)
 
 

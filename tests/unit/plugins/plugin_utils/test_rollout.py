@@ -191,3 +191,18 @@ def test_ready_deployment():
     diagnosis = rollout_diagnosis(with_status(OPERATOR['deployment'], OPERATOR['ready_status']))
     assert diagnosis['ready'] is True
     assert diagnosis['counts']['ready'] == 1
+
+
+def test_a_pod_in_trouble_shows_the_end_of_its_log_on_its_line():
+    # An exit code alone (127 from the GPU Operator's driver validation on an H100) does not say why.
+    log = 'starting\nrunning nvidia-smi\n\n/bin/sh: nvidia-smi: not found\n'
+    pod, logs = pod_with_log(log, node='gpu-b')
+    pod = with_status(pod, PLUGIN['pods'][1]['status'])
+    diagnosis = rollout_diagnosis(PLUGIN['daemonset'], [pod], [], logs=logs)
+    line = next(line for line in diagnosis['lines'] if line.startswith('gpu-b: '))
+    assert line.endswith('log: starting | running nvidia-smi | /bin/sh: nvidia-smi: not found')
+    # A ready pod's line stays short.
+    ready, logs = pod_with_log(log, name='ok-pod', node='gpu-a')
+    ready = with_status(ready, PLUGIN['pods'][0]['status'])
+    assert ' log: ' not in next(line for line in rollout_diagnosis(PLUGIN['daemonset'], [ready], [], logs=logs)['lines']
+                                if line.startswith('gpu-a: '))
