@@ -33,10 +33,10 @@ def nfd_nodes(nodes, labels=None):
     for record in nodes or []:
         node = record.get('node') or record.get('host') or '?'
         wanted = dict(labels or {})
-        for key, value in ((OS_ID_LABEL, record.get('os_id')), (OS_VERSION_LABEL, record.get('os_version_id'))):
-            if value is None or value == '':
+        for key, found in ((OS_ID_LABEL, record.get('os_id')), (OS_VERSION_LABEL, record.get('os_version_id'))):
+            if found is None or found == '':
                 continue
-            value = str(value)
+            value = str(found)
             if not _LABEL_VALUE.match(value):
                 raise LabelError(
                     'Node {0}: its /etc/os-release value {1!r} cannot be the value of the label {2} that the GPU '

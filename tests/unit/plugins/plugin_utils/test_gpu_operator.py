@@ -11,8 +11,9 @@ PCI = {'feature.node.kubernetes.io/pci-10de.present': 'true'}
 
 
 def facts(os_release):
-    return {'gpu_count': 1, 'gpus': [{'uuid': 'GPU-1', 'name': 'NVIDIA H100 80GB HBM3'}], 'driver': {'version': '580.1'},
-            'runtimes': {'containerd': {'version': '1.7.24', 'installed': True}}, 'os': os_release}
+    return {'gpu_count': 1, 'gpus': [{'uuid': 'GPU-1', 'name': 'NVIDIA H100 80GB HBM3'}],
+            'driver': {'version': '580.1'}, 'runtimes': {'containerd': {'version': '1.7.24', 'installed': True}},
+            'os': os_release}
 
 
 def test_each_node_gets_the_os_labels_the_operator_reads_from_its_own_decision_record():
