@@ -388,4 +388,6 @@ def _plan_entry(record):
         'mode': record.get('mode'),
         'stack': record.get('stack'),
         'mig_enabled': bool(record.get('mig_enabled')),
+        'os_id': record.get('os_id'),
+        'os_version_id': record.get('os_version_id'),
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils import _gpu_operator
-from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_decision import decide_node
+from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_decision import cluster_plan, decide_node
 
 PCI = {'feature.node.kubernetes.io/pci-10de.present': 'true'}
 
@@ -17,8 +17,12 @@ def facts(os_release):
 
 
 def test_each_node_gets_the_os_labels_the_operator_reads_from_its_own_decision_record():
-    nodes = [decide_node(facts({'id': 'ubuntu', 'version_id': '24.04'}), host='a', node_name='gpu-a'),
-             decide_node(facts({'id': 'debian', 'version_id': '13'}), host='b', node_name='gpu-b')]
+    records = [decide_node(facts({'id': 'ubuntu', 'version_id': '24.04'}), {'stack': 'gpu_operator'}, host='a',
+                           node_name='gpu-a'),
+               decide_node(facts({'id': 'debian', 'version_id': '13'}), {'stack': 'gpu_operator'}, host='b',
+                           node_name='gpu-b')]
+    # The role reads the cluster plan's nodes, made from the records.
+    nodes = cluster_plan([(r['host'], r) for r in records], 'gpu_operator')['nodes']
     got = _gpu_operator.nfd_nodes(nodes, PCI)
     assert [n['node'] for n in got] == ['gpu-a', 'gpu-b']
     assert got[0]['labels'] == dict(PCI, **{'feature.node.kubernetes.io/system-os_release.ID': 'ubuntu',

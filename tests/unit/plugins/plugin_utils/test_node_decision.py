@@ -367,7 +367,7 @@ def test_the_plan_reads_count_uuids_driver_and_runtime_from_the_records():
         'nodes': [{
             'host': 'gpu-a', 'node': 'gpu-a', 'gpu_count': 1, 'uuids': [H200_UUID], 'gpu_names': ['NVIDIA H200'],
             'driver_version': '580.159.04', 'driver_root': '/', 'runtime': 'containerd 1.7.24', 'mode': 'cdi',
-            'stack': 'device_plugin', 'mig_enabled': False,
+            'stack': 'device_plugin', 'mig_enabled': False, 'os_id': None, 'os_version_id': None,
         }],
         'removing': False,
     }
