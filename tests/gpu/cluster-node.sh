@@ -11,8 +11,9 @@
 #                  then site.yml with kubegpu_gpu_stack=dra; then two pods that each claim the
 #                  node's only GPU: the second waits while the first holds it, and runs once the
 #                  first is gone (their logs and times in OUT/dra-claims.txt)
+#   operator_rerun site.yml with the GPU Operator again: it must change nothing
 #   dra_rerun      site.yml with the DRA driver again: it must change nothing
-#   reload_device_plugin, reload_dra
+#   reload_device_plugin, reload_gpu_operator, reload_dra
 #                  a GPU pod of that stack querying NVML every second through a systemctl
 #                  daemon-reload and a runtime restart (tests/gpu/reload.sh)
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
@@ -141,13 +142,18 @@ for step in "$@"; do
             kubectl get resourceslices -o yaml >"$out/dra-resourceslices.yaml" 2>&1
             kubectl get deviceclasses -o yaml >"$out/dra-deviceclasses.yaml" 2>&1
             tests/gpu/dra-claims.sh "$out/dra-claims.txt" || status=1 ;;
-        reload_device_plugin | reload_dra)
+        reload_device_plugin | reload_gpu_operator | reload_dra)
             tests/gpu/reload.sh "$out/$step.txt" "${step#reload_}" || status=1
             tail -n 1 "$out/$step.txt" ;;
         dra_rerun)
             KUBEGPU_GPU_STACK=dra playbook site-dra-rerun || status=1
             if ! grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$out/site-dra-rerun.log"; then
                 echo "the second run changed something:"; sed -n '/^PLAY RECAP/,$p' "$out/site-dra-rerun.log"; status=1
+            fi ;;
+        operator_rerun)
+            KUBEGPU_GPU_STACK=gpu_operator playbook site-gpu_operator-rerun "${operator_mode[@]}" || status=1
+            if ! grep -Eq '^localhost +: ok=[0-9]+ +changed=0 ' "$out/site-gpu_operator-rerun.log"; then
+                echo "the second run changed something:"; sed -n '/^PLAY RECAP/,$p' "$out/site-gpu_operator-rerun.log"; status=1
             fi ;;
         down)
             ansible-playbook -i "$inventory" playbooks/kubernetes.yml -e kubernetes_state=absent >"$out/down.log" 2>&1 || status=1
@@ -173,7 +179,7 @@ for step in "$@"; do
             if [ -n "${KUBEGPU_EXPECT_DRIVER_ROOT:-}" ] && [ "$root" != "$KUBEGPU_EXPECT_DRIVER_ROOT" ]; then
                 echo "expected driver root $KUBEGPU_EXPECT_DRIVER_ROOT"; status=1
             fi ;;
-        *) echo "unknown step $step (device_plugin rerun operator dra dra_rerun reload_device_plugin reload_dra down check)" >&2; exit 2 ;;
+        *) echo "unknown step $step (device_plugin rerun operator operator_rerun dra dra_rerun reload_device_plugin reload_gpu_operator reload_dra down check)" >&2; exit 2 ;;
     esac
 done
 exit "$status"

@@ -5,10 +5,11 @@
 # driver, a daemon-reload has made running GPU containers lose their device access.)
 # A pod queries NVML every second (nvidia-smi); the node reloads systemd, then
 # restarts the runtime; every query after each must still list the GPU.
-#   tests/gpu/reload.sh FILE STACK      STACK: device_plugin or dra (how the pod asks for the GPU)
+#   tests/gpu/reload.sh FILE STACK      STACK: device_plugin, gpu_operator (nvidia.com/gpu from its device
+#                                       plugin) or dra (a ResourceClaim)
 set -uo pipefail
-file=${1:?usage: tests/gpu/reload.sh FILE device_plugin|dra}
-stack=${2:?usage: tests/gpu/reload.sh FILE device_plugin|dra}
+file=${1:?usage: tests/gpu/reload.sh FILE device_plugin|gpu_operator|dra}
+stack=${2:?usage: tests/gpu/reload.sh FILE device_plugin|gpu_operator|dra}
 ns=kubegpu-reload
 image=${KUBEGPU_CLAIM_IMAGE:-localhost/kubegpu/cuda-vectoradd:v1}
 runtime=$(systemctl is-active --quiet crio && echo crio || echo containerd)
