@@ -166,6 +166,7 @@ for step in "$@"; do
             systemctl is-active --quiet "$runtime" || status=1
             if [ "$runtime" = crio ]; then
                 crictl --runtime-endpoint unix:///var/run/crio/crio.sock version || status=1
+                crio status config 2>/dev/null | grep -m1 -E '^ *cgroup_manager' || { echo "crio status config: no cgroup_manager"; status=1; }
                 ! command -v containerd >/dev/null || { echo "containerd is still installed"; status=1; }
             fi
             ansible-galaxy collection list 2>/dev/null | grep -E '^(kubegpu\.nvidia|kubernetes\.core|community\.general|ansible\.posix) ' ||

@@ -26,6 +26,7 @@
 # report complete first). Logs and results: OUT (cluster.log and the files of
 # cluster-node.sh, which writes them to KUBEGPU_NODE_OUT, default /var/tmp/kubegpu-out,
 # KUBEGPU_NODE_RUNTIME: containerd (default) or crio (tests/gpu/node-crio.yml installs it in the node).
+# KUBEGPU_NODE_CGROUP_DRIVER: cgroupfs (default) or systemd, the node runtime's as its owner configured it.
 # KUBEGPU_NODE_DRIVER_LAYOUT: prefix (default: the host's driver root KUBEGPU_HOST_DRIVER_ROOT,
 # default /usr/local/nvidia, bound read-only at the same path) or package (its files copied to
 # /usr/lib/x86_64-linux-gnu and /usr/bin, driver root /, as NVIDIA's DRA driver needs).
@@ -40,6 +41,8 @@ out=$(cd "$out" && pwd)
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 cd "$repo" || exit 1
 exec > >(tee -a "$out/cluster.log") 2>&1
+step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
+die() { echo "cluster: $*" >&2; exit 1; }
 stage=${KUBEGPU_STAGE:-/var/tmp/kubegpu-stage}
 tree=$stage/tree
 node=${KUBEGPU_NODE_DIR:-/var/tmp/kubegpu-node}
@@ -61,9 +64,11 @@ driver_layout=${KUBEGPU_NODE_DRIVER_LAYOUT:-prefix}
 node_runtime=${KUBEGPU_NODE_RUNTIME:-containerd}
 case $node_runtime in containerd | crio) ;; *) die "KUBEGPU_NODE_RUNTIME is $node_runtime; expected containerd or crio" ;; esac
 host_driver=${KUBEGPU_HOST_DRIVER_ROOT:-/usr/local/nvidia}
+# The node runtime's cgroup driver as its owner set it: cgroupfs (default) or systemd (the driver of
+# NVIDIA/nvidia-container-toolkit issue 48, which tests/gpu/reload.sh looks for).
+cgroup_driver=${KUBEGPU_NODE_CGROUP_DRIVER:-cgroupfs}
+case $cgroup_driver in cgroupfs | systemd) ;; *) die "KUBEGPU_NODE_CGROUP_DRIVER is $cgroup_driver; expected cgroupfs or systemd" ;; esac
 image=localhost/kubegpu/cuda-vectoradd:v1
-step() { printf '\n=== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
-die() { echo "cluster: $*" >&2; exit 1; }
 
 # sync_repo: the repository's files (not its caches or the staged parts) into
 # $copy, in place: the directory itself stays, so the node's bind of it does too.
@@ -112,6 +117,11 @@ up() {
     mkdir -p "$node/rootfs/etc/containerd"
     printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n' \
         >"$node/rootfs/etc/containerd/config.toml"
+    # The owner's cgroup driver, which the collection keeps and kubelet follows.
+    if [ "$cgroup_driver" = systemd ]; then
+        printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n' \
+            >>"$node/rootfs/etc/containerd/config.toml"
+    fi
     case $driver_layout in
         prefix)
             # The host's loader configuration for the driver's libraries (as on the host).
@@ -248,7 +258,7 @@ PY
         { in_node mkdir -p /var/lib/containers && in_node mount -t tmpfs -o mode=0700 tmpfs /var/lib/containers; } ||
             die "could not mount the image store's tmpfs (overlay storage cannot live on the node's root)"
         in_node env ANSIBLE_COLLECTIONS_PATH=/opt/kubegpu/collections ANSIBLE_LOCAL_TEMP=/tmp/ansible-local \
-            ansible-playbook /kubegpu/tests/gpu/node-crio.yml >"$out/node-crio.log" 2>&1 ||
+            ansible-playbook /kubegpu/tests/gpu/node-crio.yml -e "crio_node_cgroup_manager=$cgroup_driver" >"$out/node-crio.log" 2>&1 ||
             { tail -n 40 "$out/node-crio.log"; die "CRI-O could not be installed in the node (node-crio.log)"; }
         in_node crio --version | head -n 1
     fi

@@ -34,9 +34,10 @@ KUBEGPU_NODE_DRIVER_LAYOUT=package KUBEGPU_HOST_DRIVER_ROOT=$KUBEGPU_CARRY/drive
     bash tests/gpu/cluster.sh "$out" up check || fail "the node container did not come up with what site.yml needs (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host"
-# A CRI-O node: containerd removed, CRI-O from the stage answering crictl.
+# A CRI-O node: containerd removed, CRI-O from the stage answering crictl, with the systemd cgroup manager
+# (the GPU host's daemon-reload check wants it).
 : >"$out/cluster.log"
-KUBEGPU_NODE_RUNTIME=crio bash tests/gpu/cluster.sh "$out" up check ||
+KUBEGPU_NODE_RUNTIME=crio KUBEGPU_NODE_CGROUP_DRIVER=systemd bash tests/gpu/cluster.sh "$out" up check ||
     fail "the CRI-O node container did not come up with what site.yml needs (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the CRI-O node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host after the CRI-O node"
