@@ -9,9 +9,9 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._gpu_operator import LabelError, nfd_nodes
 
 
-def gpu_operator_nfd_nodes(nodes, labels=None):
+def gpu_operator_nfd_nodes(nodes, labels=None, removing=False):
     try:
-        return nfd_nodes(nodes or [], labels or {})
+        return nfd_nodes(nodes or [], labels or {}, removing=removing)
     except LabelError as exc:
         raise AnsibleFilterError(str(exc)) from exc
 

@@ -24,10 +24,12 @@ class LabelError(ValueError):
     """A value that cannot be a label value, with the node and the fix."""
 
 
-def nfd_nodes(nodes, labels=None):
+def nfd_nodes(nodes, labels=None, removing=False):
     """``nodes`` (the cluster plan's records) with ``labels``: ``labels`` plus each node's OS labels.
 
-    A record without an ``os_id`` (gpu_facts found no os-release) gets no OS labels.
+    A record without an ``os_id`` (gpu_facts found no os-release) gets no OS labels. With ``removing``
+    only the keys matter (the labels are being taken off): a value that cannot be a label value is kept
+    as it is, so that it cannot stop a removal.
     """
     result = []
     for record in nodes or []:
@@ -37,7 +39,7 @@ def nfd_nodes(nodes, labels=None):
             if found is None or found == '':
                 continue
             value = str(found)
-            if not _LABEL_VALUE.match(value):
+            if not removing and not _LABEL_VALUE.match(value):
                 raise LabelError(
                     'Node {0}: its /etc/os-release value {1!r} cannot be the value of the label {2} that the GPU '
                     'Operator reads (at most 63 letters, digits, "-", "_" and "."). Fix: set gpu_operator_nfd: true '

@@ -42,3 +42,10 @@ def test_an_os_value_that_cannot_be_a_label_value_names_the_node_and_the_fix():
     record = decide_node(facts({'id': 'my distro', 'version_id': '1'}), host='a', node_name='gpu-a')
     with pytest.raises(_gpu_operator.LabelError, match=r"Node gpu-a: .*'my distro'.*gpu_operator_nfd: true"):
         _gpu_operator.nfd_nodes([record], PCI)
+
+
+def test_an_os_value_that_cannot_be_a_label_value_does_not_stop_the_labels_removal():
+    record = decide_node(facts({'id': 'my distro', 'version_id': '1'}), host='a', node_name='gpu-a')
+    got = _gpu_operator.nfd_nodes([record], PCI, removing=True)[0]['labels']
+    assert set(got) == set(PCI) | {'feature.node.kubernetes.io/system-os_release.ID',
+                                   'feature.node.kubernetes.io/system-os_release.VERSION_ID'}
