@@ -261,8 +261,8 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
                 'first'.format(_on(host)))
         record.update(runtime=None, runtime_version=None, runtime_label=None, runtime_present=False,
                       runtime_install=False,
-                      socket=None, config=None, cgroup_driver=None, mode=None, cdi=False, handler=False,
-                      reasons=['no container runtime: {0}'.format(source)])
+                      socket=None, config=None, cgroup_driver=None, dev_char_links=False, mode=None, cdi=False,
+                      handler=False, reasons=['no container runtime: {0}'.format(source)])
         record['reason'] = record['reasons'][0]
         return record
 
@@ -302,6 +302,9 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
         'socket': SOCKETS[runtime],
         'config': CONFIGS[runtime],
         'cgroup_driver': cgroup_driver,
+        # systemd keeps a container's device only where /dev/char links it (NVIDIA/nvidia-container-toolkit
+        # issue 48): without the links a daemon-reload takes the GPUs from running containers.
+        'dev_char_links': bool(gpu_count) and cgroup_driver == 'systemd',
         'mode': mode,
         'reasons': ['{0} ({1})'.format(label, source), mode_why, 'cgroup driver ' + cgroup_why],
     })

@@ -297,6 +297,20 @@ def test_an_installed_runtime_keeps_the_cgroup_driver_its_configuration_sets(run
         "cgroup driver {0}, from {1}'s configuration (kept as the node's owner set it)".format(found, label))
 
 
+@pytest.mark.parametrize('runtime, driver, gpu_count, links', [
+    ('containerd', 'systemd', 1, True), ('crio', 'systemd', 2, True), ('containerd', 'cgroupfs', 1, False),
+    ('crio', 'cgroupfs', 1, False), ('containerd', 'systemd', 0, False)])
+def test_a_gpu_node_on_systemds_cgroup_driver_gets_dev_char_links(runtime, driver, gpu_count, links):
+    # systemd keeps a container's device through a daemon-reload only where /dev/char links it.
+    nvidia = facts(gpu_count=gpu_count, cgroup_drivers={runtime: driver},
+                   **{runtime: '1.7.24' if runtime == 'containerd' else '1.36.3'})
+    assert decide_node(nvidia, {'without_gpu': True})['dev_char_links'] is links
+
+
+def test_a_host_without_a_runtime_gets_no_dev_char_links():
+    assert decide_node(facts(gpu_count=0), {'install': False})['dev_char_links'] is False
+
+
 @pytest.mark.parametrize('runtime, version, drivers, default, label', [
     ('containerd', '1.7.24', None, 'cgroupfs', 'containerd'),
     ('containerd', '1.7.24', {'containerd': None}, 'cgroupfs', 'containerd'),
