@@ -17,15 +17,15 @@ description:
     device by its C(/dev/char/MAJOR:MINOR) link. udev makes those links for the devices it creates; the NVIDIA
     driver's device nodes (C(/dev/nvidia*), C(/dev/nvidia-caps/*)) have none. systemd then leaves them out of the
     container's unit, and the next C(systemctl daemon-reload) takes the GPUs away from every running GPU container
-    (C(Failed to initialize NVML: Unknown Error); NVIDIA/nvidia-container-toolkit issue 48).
+    (C(Failed to initialize NVML - Unknown Error) in its log; NVIDIA/nvidia-container-toolkit issue 48).
   - This module makes one link per NVIDIA character device node, relative as udev writes them
     (C(/dev/char/195:0 -> ../nvidia0)). A link that already reaches the same device is kept; one that reaches
     nothing or another device (left by an earlier driver) is replaced; an entry there that is not a link is
     refused, with its path.
-  - The links live on the node's C(/dev) (a devtmpfs): a reboot, or device nodes made later (C(/dev/nvidia-uvm) is
+  - The links live on the node's C(/dev) (a devtmpfs), so a reboot, or device nodes made later (C(/dev/nvidia-uvm) is
     made when the first CUDA program runs), needs the module to run again; the container_runtime role runs it on
     every run for a node whose runtime uses systemd's cgroup driver.
-  - Runs on the node with Python's standard library only. Never writes through a link: C(/dev/char) must be a
+  - Runs on the node with Python's standard library only. Never writes through a link; C(/dev/char) must be a
     directory (it is created when missing), and each link is made under a temporary name and renamed into place.
 options:
   state:
@@ -48,8 +48,10 @@ options:
     default: /dev/char
 attributes:
   check_mode:
+    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
+    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
 notes:
   - NVIDIA's own answer to the same fault is C(nvidia-ctk system create-dev-char-symlinks), which needs NVIDIA
