@@ -13,11 +13,14 @@ short_description: Link the NVIDIA device nodes under /dev/char, so GPU containe
 version_added: 0.2.0
 author: kubegpu.nvidia contributors (@kubegpu)
 description:
-  - With the systemd cgroup driver, runc hands a container's device rules to systemd, which finds a character
-    device by its C(/dev/char/MAJOR:MINOR) link. udev makes those links for the devices it creates; the NVIDIA
-    driver's device nodes (C(/dev/nvidia*), C(/dev/nvidia-caps/*)) have none. systemd then leaves them out of the
-    container's unit, and the next C(systemctl daemon-reload) takes the GPUs away from every running GPU container
-    (C(Failed to initialize NVML - Unknown Error) in its log; NVIDIA/nvidia-container-toolkit issue 48).
+  - With the systemd cgroup driver, runc hands a container's device rules to systemd as
+    C(DeviceAllow=/dev/char/MAJOR:MINOR). udev makes those links for the devices it creates; the NVIDIA driver's
+    device nodes (C(/dev/nvidia*), C(/dev/nvidia-caps/*)) have none. systemd older than v240 (RHEL 8 has 239)
+    cannot resolve such a rule without the link, and runc 1.1.3 to 1.1.6 left the rule out when the link was
+    missing; either way the device is missing from the container's unit, and the next C(systemctl daemon-reload)
+    takes the GPUs away from every running GPU container (C(Failed to initialize NVML - Unknown Error) in its log;
+    NVIDIA/nvidia-container-toolkit issue 48, opencontainers/runc issues 3671 and 3708). Newer systemd and runc
+    keep the device without the link; there the links change nothing.
   - This module makes one link per NVIDIA character device node, relative as udev writes them
     (C(/dev/char/195:0 -> ../nvidia0)). A link that already reaches the same device is kept; one that reaches
     nothing or another device (left by an earlier driver) is replaced; an entry there that is not a link is

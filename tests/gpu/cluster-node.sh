@@ -16,6 +16,8 @@
 #   reload_device_plugin, reload_gpu_operator, reload_dra
 #                  a GPU pod of that stack querying NVML every second through a systemctl
 #                  daemon-reload and a runtime restart (tests/gpu/reload.sh)
+#   device_reload  a container on systemd's cgroup driver keeps /dev/nvidia0 through a daemon-reload, without
+#                  and with its /dev/char link (tests/gpu/systemd-device-reload.sh; no cluster needed)
 #   down           kubernetes_state=absent (kubeadm reset and the rest)
 #   check          what site.yml needs is there: systemd running, the node's runtime active
 #                  (KUBEGPU_NODE_RUNTIME: containerd, or crio answering crictl and no containerd),
@@ -142,6 +144,9 @@ for step in "$@"; do
             kubectl get resourceslices -o yaml >"$out/dra-resourceslices.yaml" 2>&1
             kubectl get deviceclasses -o yaml >"$out/dra-deviceclasses.yaml" 2>&1
             tests/gpu/dra-claims.sh "$out/dra-claims.txt" || status=1 ;;
+        device_reload)
+            tests/gpu/systemd-device-reload.sh "$out/device_reload.txt" >/dev/null || status=1
+            tail -n 1 "$out/device_reload.txt" ;;
         reload_device_plugin | reload_gpu_operator | reload_dra)
             tests/gpu/reload.sh "$out/$step.txt" "${step#reload_}" || status=1
             tail -n 1 "$out/$step.txt" ;;
@@ -180,7 +185,7 @@ for step in "$@"; do
             if [ -n "${KUBEGPU_EXPECT_DRIVER_ROOT:-}" ] && [ "$root" != "$KUBEGPU_EXPECT_DRIVER_ROOT" ]; then
                 echo "expected driver root $KUBEGPU_EXPECT_DRIVER_ROOT"; status=1
             fi ;;
-        *) echo "unknown step $step (device_plugin rerun operator operator_rerun dra dra_rerun reload_device_plugin reload_gpu_operator reload_dra down check)" >&2; exit 2 ;;
+        *) echo "unknown step $step (device_plugin rerun operator operator_rerun dra dra_rerun reload_device_plugin reload_gpu_operator reload_dra device_reload down check)" >&2; exit 2 ;;
     esac
 done
 exit "$status"

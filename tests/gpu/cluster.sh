@@ -17,6 +17,8 @@
 #                  pods claiming the only GPU one after the other (cluster-node.sh says how)
 #   dra_rerun      site.yml with the DRA driver again: it must change nothing
 #   reload_device_plugin, reload_gpu_operator, reload_dra   a GPU pod through a daemon-reload and a runtime restart
+#   device_reload  a container on systemd's cgroup driver and /dev/nvidia0 through a daemon-reload
+#                  (tests/gpu/systemd-device-reload.sh)
 #   check          the node has what site.yml needs (systemd, containerd, collections)
 #   down           kubernetes_state=absent, then the node container stopped and
 #                  removed with everything under its directory: the host as it was
@@ -315,7 +317,7 @@ status=0
 for s in "$@"; do
     case $s in
         up) sync_repo; up || status=1 ;;
-        device_plugin | rerun | operator | operator_rerun | dra | dra_rerun | reload_device_plugin | reload_gpu_operator | reload_dra | check)
+        device_plugin | rerun | operator | operator_rerun | dra | dra_rerun | reload_device_plugin | reload_gpu_operator | reload_dra | device_reload | check)
             running || die "no node container runs (the machine went cold?): run with the step up first"
             sync_repo
             step "$s"
@@ -323,7 +325,7 @@ for s in "$@"; do
             in_node /kubegpu/tests/gpu/cluster-node.sh /out "$s" || { status=1; collect; echo "step $s failed: stopping here"; break; }
             collect ;;
         down) down || status=1 ;;
-        *) die "unknown step $s (up device_plugin rerun operator operator_rerun dra dra_rerun reload_device_plugin reload_gpu_operator reload_dra check down)" ;;
+        *) die "unknown step $s (up device_plugin rerun operator operator_rerun dra dra_rerun reload_device_plugin reload_gpu_operator reload_dra device_reload check down)" ;;
     esac
 done
 exit "$status"

@@ -39,6 +39,9 @@ grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm
 : >"$out/cluster.log"
 KUBEGPU_NODE_RUNTIME=crio KUBEGPU_NODE_CGROUP_DRIVER=systemd bash tests/gpu/cluster.sh "$out" up check ||
     fail "the CRI-O node container did not come up with what site.yml needs (above)"
+# There, a container that runc runs on systemd's cgroup driver keeps an NVIDIA-numbered device node through
+# a daemon-reload, without and with its /dev/char link (dev_char_links).
+bash tests/gpu/cluster.sh "$out" device_reload || fail "a container lost its device at a daemon-reload (above)"
 bash tests/gpu/cluster.sh "$out" down || fail "the CRI-O node container left something behind (above)"
 grep -q "the host is as it was" "$out/cluster.log" || fail "down did not confirm a clean host after the CRI-O node"
 # The GPU Operator's image with vectorAdd added, as cluster.sh makes it on a GPU host: podman (a store of its
