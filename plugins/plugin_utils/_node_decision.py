@@ -302,8 +302,8 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
         'socket': SOCKETS[runtime],
         'config': CONFIGS[runtime],
         'cgroup_driver': cgroup_driver,
-        # systemd keeps a container's device only where /dev/char links it (NVIDIA/nvidia-container-toolkit
-        # issue 48): without the links a daemon-reload takes the GPUs from running containers.
+        # systemd before v240, and runc 1.1.3 to 1.1.6, keep a container's device through a daemon-reload only
+        # where /dev/char links it (NVIDIA/nvidia-container-toolkit issue 48); elsewhere the links are harmless.
         'dev_char_links': bool(gpu_count) and cgroup_driver == 'systemd',
         'mode': mode,
         'reasons': ['{0} ({1})'.format(label, source), mode_why, 'cgroup driver ' + cgroup_why],
