@@ -49,7 +49,9 @@ run_once() {
     local label=$1 allow=${2:-allow} before after unit
     cleanup
     mkdir -p "$work/rootfs"
-    mount --bind / "$work/rootfs" && mount -o remount,bind,ro "$work/rootfs" || { fail "could not bind the node's root"; return; }
+    if ! { mount --bind / "$work/rootfs" && mount -o remount,bind,ro "$work/rootfs"; }; then
+        fail "could not bind the node's root"; return
+    fi
     (cd "$work" && runc spec) || { fail "runc spec"; return; }
     python3 - "$work/config.json" "$name" "$allow" <<'PY' || { fail "could not write the container's config"; return; }
 import json, os, sys
