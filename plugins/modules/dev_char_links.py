@@ -26,8 +26,8 @@ description:
     nothing or another device (left by an earlier driver) is replaced; an entry there that is not a link is
     refused, with its path.
   - The links live on the node's C(/dev) (a devtmpfs), so a reboot, or device nodes made later (C(/dev/nvidia-uvm) is
-    made when the first CUDA program runs), needs the module to run again; the container_runtime role runs it on
-    every run for a node whose runtime uses systemd's cgroup driver.
+    made when the first CUDA program runs), needs the module to run again (that run reports the new link as a
+    change); the container_runtime role runs it on every run for a node whose runtime uses systemd's cgroup driver.
   - Runs on the node with Python's standard library only. Never writes through a link; C(/dev/char) must be a
     directory (it is created when missing), and each link is made under a temporary name and renamed into place.
 options:
