@@ -132,13 +132,15 @@ options:
       - Keep a timestamped copy of the previous spec before replacing or removing it.
     type: bool
     default: false
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 notes:
   - containerd reads CDI specs only with C(enable_cdi = true) in its CRI plugin (see
     M(kubegpu.nvidia.containerd_runtime) O(kubegpu.nvidia.containerd_runtime#module:enable_cdi)); it rereads

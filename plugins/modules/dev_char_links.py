@@ -49,13 +49,15 @@ options:
     description: Where the links go.
     type: path
     default: /dev/char
+extends_documentation_fragment:
+  - ansible.builtin.action_common_attributes
 attributes:
   check_mode:
-    description: Can run in check_mode and return changed status prediction without modifying target.
     support: full
   diff_mode:
-    description: Will return details on what has changed (or possibly needs changing in check_mode), when in diff mode.
     support: full
+  platform:
+    platforms: posix
 notes:
   - NVIDIA's own answer to the same fault is C(nvidia-ctk system create-dev-char-symlinks), which needs NVIDIA
     Container Toolkit on the node; this module needs only Python.
