@@ -151,8 +151,18 @@ unchanged() {  # unchanged LOG: every host's recap says changed=0
 # sandbox image (the role set it: prepare.yml leaves containerd's default).
 # (The dump is read whole first: `grep -q` leaves at its first match, and under
 # pipefail the dump's SIGPIPE would fail a pipeline whose grep had matched.)
+# On the CRI-O worker: CRI-O's own default (pause:3.10.1 in 1.36) is not kubeadm's, and
+# prepare.yml writes none, so the role's drop-in is what sets it.
 sandbox_is() {
   local dump
+  if [ "$1" = "$crio_node" ]; then
+    dump=$(podman exec "$1" crio config 2>/dev/null)
+    if ! grep -qxF "pause_image = \"$pause_image\"" <<<"$dump" ||
+      ! podman exec "$1" grep -qxF "pause_image = \"$pause_image\"" /etc/crio/crio.conf.d/98-kubegpu-sandbox.toml; then
+      echo "kubernetes tests: CRI-O on $1 does not use $pause_image from the role's drop-in" >&2; return 1
+    fi
+    return 0
+  fi
   dump=$(podman exec "$1" containerd config dump 2>/dev/null)
   grep -qF "sandbox_image = \"$pause_image\"" <<<"$dump" ||
     { echo "kubernetes tests: containerd on $1 does not use $pause_image as its sandbox image" >&2; return 1; }
@@ -178,7 +188,7 @@ plan() {
 build() {
   fresh_nodes &&
     playbook build.log playbooks/kubernetes.yml &&
-    sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker &&
+    sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker && sandbox_is "$crio_node" &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*skipping: \[kubegpu-k8s-worker\]" &&
     # CRI-O's worker: nothing installed beside CRI-O, the bundle's images loaded with podman
