@@ -101,6 +101,9 @@ else
   podman build --layers -f "$work/context/Containerfile" "${build_args[@]}" -t "$image" "$work/context" \
     >"$work/build.log" 2>&1 || { tail -n 40 "$work/build.log"; say "podman build failed (log above)"; exit 1; }
 fi
+# Earlier builds' images (other inputs) are of no further use; their build cache stays.
+podman images --format '{{.Repository}}:{{.Tag}}' --filter reference=localhost/kubegpu-ee |
+  grep -vxF "$image" | xargs -r podman rmi >/dev/null 2>&1 || true
 
 # 4. The site playbook in check mode, inside the image, against localhost.
 out=$(podman run --rm --user root "$image" ansible-playbook kubegpu.nvidia.site --check \
