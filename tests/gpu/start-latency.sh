@@ -123,7 +123,12 @@ else
     expect=$(python3 -c 'import json,sys; print("|".join(g["uuid"] for g in json.load(open(sys.argv[1]))["ansible_facts"]["nvidia"]["gpus"]))' \
         "$out/gpu_facts.json")
     [ -n "$expect" ] || die "gpu_facts reported no GPU UUID (OUT/gpu_facts.json)"
-    check='nvidia-smi -L; echo "nvidia-smi: $?"; command -v nvidia-smi; ls /dev/nvidia*; grep -c nvidia /proc/self/mountinfo'
+    # Where nvidia-smi lists no GPU: what is mounted, and where the loader looks for NVML.
+    # shellcheck disable=SC2016 # expanded by the container's shell, not here
+    check='l=$(nvidia-smi -L 2>&1); r=$?; echo "$l"; echo "nvidia-smi: $r"; command -v nvidia-smi; ls /dev/nvidia*
+grep -c nvidia /proc/self/mountinfo
+case $l in *GPU-*) ;; *) grep nvidia /proc/self/mountinfo | cut -d" " -f4,5; ls -l /etc/ld.so.cache /usr/bin/nvidia-smi
+LD_DEBUG=libs nvidia-smi -L 2>&1 | tail -n 25 ;; esac'
     # shellcheck disable=SC2054 # the commas are inside --variant's arguments
     variants+=(--variant "shim_cdi_ours=shim,mode=cdi,spec_dirs=$work/spec-ours,device=nvidia.com/gpu=all"
         --variant cdi_ours=runc,config=@shim_cdi_ours

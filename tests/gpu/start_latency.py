@@ -199,6 +199,7 @@ def variant_config(variant, rootfs, args, written):
     if source.startswith("@"):
         config = json.loads(json.dumps(written[source[1:]]))
         config["process"]["args"] = args
+        config.setdefault("root", {})["path"] = rootfs
         return config
     config = base_config(rootfs, args, env)
     if variant["kind"] == "shim" and variant["mode"] == "cdi":
@@ -249,7 +250,12 @@ def run_variant(runner, args, variant, written):
     if source.startswith("@") and source[1:] not in written:
         return {"name": variant["name"], "error": "no config of {0} to start from".format(source),
                 "summary": summarize([])}
-    check = variant_config(variant, args.rootfs, ["/bin/sh", "-c", args.check + '; echo "exit=$?"'], written)
+    # A root of its own: runc leaves the files it makes as mount points (an empty /usr/bin/nvidia-smi where one
+    # spec mounts it) in the root, and another variant's container would find them first in PATH.
+    rootfs = os.path.join(args.work, "root-" + variant["name"])
+    shutil.rmtree(rootfs, ignore_errors=True)
+    shutil.copytree(args.rootfs, rootfs, symlinks=True)
+    check = variant_config(variant, rootfs, ["/bin/sh", "-c", args.check + '; echo "exit=$?"'], written)
     elapsed, output, rc, config_after = runner.start(variant, check, "check", args.timeout)
     found = rc == 0 and "exit=0" in output and re.search(args.expect, output) is not None
     passed = found != (variant.get("expect_fail") == "1")
@@ -260,7 +266,7 @@ def run_variant(runner, args, variant, written):
     if not passed:
         result["error"] = "check FAILED"
     if rc == 0:
-        timed = variant_config(variant, args.rootfs, ["/bin/true"], written)
+        timed = variant_config(variant, rootfs, ["/bin/true"], written)
         began = time.monotonic()
         for index in range(args.warmup + args.runs):
             seconds, out, create_rc, _config = runner.start(variant, timed, index, args.timeout)

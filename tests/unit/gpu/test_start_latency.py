@@ -74,3 +74,37 @@ def test_the_table_divides_by_the_first_variant_and_names_a_failure():
     rows = start_latency.table(results).splitlines()
     assert rows[2].split()[6] == '3.00'
     assert rows[3].rstrip().endswith('check FAILED')
+
+
+def test_the_config_variant_runs_in_the_root_it_is_given_not_the_shims():
+    written = {'shim': {'root': {'path': '/shim-root'}, 'process': {'args': ['check']}}}
+    config = start_latency.variant_config({'name': 'cdi', 'kind': 'runc', 'config': '@shim'}, '/own', ['x'], written)
+    assert config['root']['path'] == '/own'
+    assert written['shim']['root']['path'] == '/shim-root'
+
+
+class _MountPointRunner:
+    """Stands in for runc: every start leaves an empty mount point in its root, as runc does for a file mount."""
+
+    last_create = 0.0
+
+    def start(self, variant, config, index, timeout):
+        root = pathlib.Path(config['root']['path'])
+        seen = sorted(p.name for p in (root / 'usr' / 'bin').iterdir())
+        (root / 'usr' / 'bin' / ('mount-point-of-' + variant['name'])).touch()
+        return 0.01, 'seen: {0}\nexit=0\n'.format(' '.join(seen)), 0, config
+
+
+def test_each_variant_starts_from_a_root_without_the_files_an_earlier_variant_left(tmp_path):
+    rootfs = tmp_path / 'rootfs'
+    (rootfs / 'usr' / 'bin').mkdir(parents=True)
+    (rootfs / 'usr' / 'bin' / 'sh').touch()
+    args = type('Args', (), {'rootfs': str(rootfs), 'work': str(tmp_path), 'check': 'true', 'expect': 'seen',
+                             'timeout': 5, 'warmup': 0, 'runs': 0, 'budget': 5})()
+    runner = _MountPointRunner()
+    first = start_latency.run_variant(runner, args, {'name': 'first', 'kind': 'runc'}, {})
+    second = start_latency.run_variant(runner, args, {'name': 'second', 'kind': 'runc'}, {})
+    assert first['check']['output'].startswith('seen: sh\n')
+    assert second['check']['output'].startswith('seen: sh\n')
+    # The pristine root is never written to.
+    assert sorted(p.name for p in (rootfs / 'usr' / 'bin').iterdir()) == ['sh']
