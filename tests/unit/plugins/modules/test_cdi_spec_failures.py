@@ -12,7 +12,6 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import errno
-import json
 import os
 import shutil
 import subprocess
@@ -22,13 +21,7 @@ import pytest
 
 from ansible_collections.kubegpu.nvidia.plugins.modules import cdi_spec
 from ansible_collections.kubegpu.nvidia.tests.unit.fixtures.cdi.driver_tree import h200_tree
-from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_gpu_facts import patch_module_args
-
-
-def _run(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        cdi_spec.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.module_run import run_module
 
 
 def _snapshot(directory):
@@ -69,21 +62,21 @@ def test_owner_record_that_cannot_be_written_leaves_no_spec_and_the_next_run_tak
     _tree, path, args = node
     with monkeypatch.context() as patched:
         _fail_mkstemp_for(patched, ".nvidia.json.owner.", errno.ENOSPC)
-        code, result = _run(args, capsys)
+        code, result = run_module(cdi_spec, args, capsys)
 
     assert code == 1
     _assert_clean_failure(result, path, "no space left on the file system")
     assert "Nothing was changed" in result["msg"]
     assert _snapshot(path.parent) is None  # not even the directory it created
 
-    code, result = _run(args, capsys)
+    code, result = run_module(cdi_spec, args, capsys)
     assert code == 0 and result["changed"] is True
-    assert _run(args, capsys)[1]["changed"] is False
+    assert run_module(cdi_spec, args, capsys)[1]["changed"] is False
 
 
 def test_failure_after_the_spec_landed_puts_the_previous_spec_back(node, capsys, monkeypatch):
     tree, path, args = node
-    assert _run(args, capsys)[0] == 0
+    assert run_module(cdi_spec, args, capsys)[0] == 0
     before = _snapshot(path.parent)
     (tree.bin_dir / "nvidia-debugdump").unlink()  # the node changed: the spec will too
     real_replace = os.replace
@@ -95,15 +88,15 @@ def test_failure_after_the_spec_landed_puts_the_previous_spec_back(node, capsys,
 
     with monkeypatch.context() as patched:
         patched.setattr(os, "replace", replace_failing_for_the_record)
-        code, result = _run(args, capsys)
+        code, result = run_module(cdi_spec, args, capsys)
 
     assert code == 1
     _assert_clean_failure(result, path, "Input/output error")
     assert "moving the new files into place in %s" % path.parent in result["msg"]
     assert _snapshot(path.parent) == before  # the old spec and its record, nothing staged left
-    code, result = _run(args, capsys)
+    code, result = run_module(cdi_spec, args, capsys)
     assert code == 0 and result["changed"] is True and "nvidia-debugdump" not in path.read_text()
-    assert _run(args, capsys)[1]["changed"] is False
+    assert run_module(cdi_spec, args, capsys)[1]["changed"] is False
 
 
 def test_unwritable_spec_directory_says_permission_denied_and_become(node, capsys, monkeypatch):
@@ -112,7 +105,7 @@ def test_unwritable_spec_directory_says_permission_denied_and_become(node, capsy
     path.parent.mkdir()
     _fail_mkstemp_for(monkeypatch, ".", errno.EACCES)
 
-    code, result = _run(args, capsys)
+    code, result = run_module(cdi_spec, args, capsys)
 
     assert code == 1
     _assert_clean_failure(result, path.parent, "permission denied")
@@ -157,12 +150,12 @@ def test_full_disk_names_the_file_and_df_and_leaves_no_empty_backup(tmp_path, sm
     tree = h200_tree(tmp_path / "node")
     path = small_fs / "cdi" / "nvidia.json"
     args = dict(tree.options(), path=str(path))
-    assert _run(args, capsys)[0] == 0
+    assert run_module(cdi_spec, args, capsys)[0] == 0
     (tree.bin_dir / "nvidia-debugdump").unlink()
     _fill(small_fs)
     before = _snapshot(path.parent)
 
-    code, result = _run(dict(args, backup=True), capsys)
+    code, result = run_module(cdi_spec, dict(args, backup=True), capsys)
 
     assert code == 1
     _assert_clean_failure(result, path, "no space left on the file system")
@@ -170,7 +163,7 @@ def test_full_disk_names_the_file_and_df_and_leaves_no_empty_backup(tmp_path, sm
     assert _snapshot(path.parent) == before  # no 0-byte backup, no staged file
 
     (small_fs / "filler").unlink()
-    code, result = _run(dict(args, backup=True), capsys)
+    code, result = run_module(cdi_spec, dict(args, backup=True), capsys)
     assert code == 0 and result["changed"] is True and os.path.getsize(result["backup_file"]) > 0
 
 
@@ -178,17 +171,17 @@ def test_read_only_spec_directory_names_the_file_and_remount(tmp_path, small_fs,
     tree = h200_tree(tmp_path / "node")
     path = small_fs / "cdi" / "nvidia.json"
     args = dict(tree.options(), path=str(path))
-    assert _run(args, capsys)[0] == 0
+    assert run_module(cdi_spec, args, capsys)[0] == 0
     (tree.bin_dir / "nvidia-debugdump").unlink()
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
     before = _snapshot(path.parent)
 
-    code, result = _run(args, capsys)
+    code, result = run_module(cdi_spec, args, capsys)
     assert code == 1
     _assert_clean_failure(result, path, "read-only file system")
     assert "remount" in result["msg"]
 
-    code, result = _run({"path": str(path), "state": "absent"}, capsys)
+    code, result = run_module(cdi_spec, {"path": str(path), "state": "absent"}, capsys)
     assert code == 1
     _assert_clean_failure(result, path, "read-only file system")
     assert _snapshot(path.parent) == before
@@ -199,7 +192,7 @@ def test_spec_directory_that_cannot_be_created_on_a_read_only_file_system(tmp_pa
     subprocess.run(["mount", "-o", "remount,ro", str(small_fs)], check=True)
     path = small_fs / "etc" / "cdi" / "nvidia.json"
 
-    code, result = _run(dict(tree.options(), path=str(path)), capsys)
+    code, result = run_module(cdi_spec, dict(tree.options(), path=str(path)), capsys)
 
     assert code == 1
     _assert_clean_failure(result, small_fs / "etc", "read-only file system")

@@ -16,8 +16,10 @@ import time
 import pytest
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._cdi import runner
+from ansible_collections.kubegpu.nvidia.plugins.modules import cdi_spec
 from ansible_collections.kubegpu.nvidia.tests.unit.deadline import deadline
-from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_cdi_spec_failures import _run, node  # noqa: F401  # pylint: disable=unused-import
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.module_run import run_module
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_cdi_spec_failures import node  # noqa: F401  # pylint: disable=unused-import
 
 
 def _owner(path):
@@ -31,7 +33,7 @@ def test_a_fifo_at_the_spec_path_is_refused_at_once_naming_it(node, capsys, stat
     path.parent.mkdir()
     os.mkfifo(path)
     with deadline(20, "cdi_spec on a FIFO"):
-        code, result = _run(dict(args, state=state), capsys)
+        code, result = run_module(cdi_spec, dict(args, state=state), capsys)
     assert code == 1 and result["failed"] is True
     assert result["msg"].startswith("%s (the CDI spec) is a FIFO (named pipe), not a regular file" % path)
     assert "remove %s" % path in result["msg"]
@@ -40,12 +42,12 @@ def test_a_fifo_at_the_spec_path_is_refused_at_once_naming_it(node, capsys, stat
 def test_an_owner_record_linked_to_a_device_is_not_read(node, capsys):  # noqa: F811
     # Before: the record was read through the link; /dev/zero grew the module until the OOM killer came.
     _tree, path, args = node
-    assert _run(args, capsys)[0] == 0
+    assert run_module(cdi_spec, args, capsys)[0] == 0
     record = _owner(path)
     record.unlink()
     record.symlink_to("/dev/zero")
     with deadline(20, "cdi_spec with its record linked to /dev/zero"):
-        code, result = _run(dict(args, force=True), capsys)
+        code, result = run_module(cdi_spec, dict(args, force=True), capsys)
     assert code == 1
     assert result["msg"].startswith(
         "%s (the ownership record of %s) is a symbolic link (to /dev/zero); links are not followed" % (record, path)
@@ -58,7 +60,7 @@ def test_a_spec_larger_than_the_bound_is_refused_unread(node, capsys, monkeypatc
     path.parent.mkdir()
     with open(path, "wb") as handle:
         handle.truncate(64 * 1024 * 1024)  # sparse
-    code, result = _run(args, capsys)
+    code, result = run_module(cdi_spec, args, capsys)
     assert code == 1
     assert "%s (the CDI spec) is 67108864 bytes, larger than the 8388608 bytes" % path in result["msg"]
 
@@ -78,14 +80,14 @@ def _plant_backup_links(path, victim, seconds=40):
 def test_a_link_planted_at_the_backup_name_is_left_alone_and_named(node, capsys, tmp_path, state):  # noqa: F811
     # Before (present): the backup replaced whatever had that name.
     tree, path, args = node
-    assert _run(args, capsys)[0] == 0
+    assert run_module(cdi_spec, args, capsys)[0] == 0
     (tree.bin_dir / "nvidia-debugdump").unlink()  # the node changed: the spec will too
     before = path.read_bytes()
     victim = tmp_path / "victim"
     victim.write_text("precious\n")
     planted = _plant_backup_links(str(path), victim)
 
-    code, result = _run(dict(args, backup=True, state=state), capsys)
+    code, result = run_module(cdi_spec, dict(args, backup=True, state=state), capsys)
 
     assert code == 1
     assert "the backup %s.%s." % (path, os.getpid()) in result["msg"]

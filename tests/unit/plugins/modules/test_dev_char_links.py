@@ -10,13 +10,12 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 import os
 
 import pytest
 
 from ansible_collections.kubegpu.nvidia.plugins.modules import dev_char_links
-from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_gpu_facts import patch_module_args
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.module_run import run_module
 
 
 def _number(path):
@@ -25,12 +24,6 @@ def _number(path):
 
 
 NULL, ZERO = _number("/dev/null"), _number("/dev/zero")
-
-
-def _run(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        dev_char_links.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
 
 
 @pytest.fixture
@@ -47,19 +40,19 @@ def _resolved(char_dir):
 
 
 def test_links_each_device_by_its_number_then_changes_nothing(char_dir, capsys):
-    code, first = _run(_args(char_dir), capsys)
+    code, first = run_module(dev_char_links, _args(char_dir), capsys)
     assert code == 0 and first["changed"] is True
     # Each link is named by the number of the device it reaches.
     assert _resolved(char_dir) == {NULL: NULL, ZERO: ZERO}
     assert os.readlink(str(char_dir / NULL)) == os.path.relpath("/dev/null", str(char_dir))
     assert {d["path"] for d in first["devices"]} == {"/dev/null", "/dev/zero"}
-    code, second = _run(_args(char_dir), capsys)
+    code, second = run_module(dev_char_links, _args(char_dir), capsys)
     assert code == 0 and second["changed"] is False
     assert {link["action"] for link in second["links"]} == {"keep"}
 
 
 def test_check_mode_with_diff_tells_the_links_and_makes_none(char_dir, capsys):
-    code, result = _run(_args(char_dir, _ansible_check_mode=True, _ansible_diff=True), capsys)
+    code, result = run_module(dev_char_links, _args(char_dir, _ansible_check_mode=True, _ansible_diff=True), capsys)
     assert code == 0 and result["changed"] is True
     assert not char_dir.exists()
     assert result["diff"]["before"] == ""
@@ -72,7 +65,7 @@ def test_a_link_that_reaches_another_device_is_replaced_and_one_that_reaches_it_
     os.symlink("/dev/zero", str(char_dir / ZERO))
     # A link left by an earlier driver, reaching another device: replaced.
     os.symlink("/dev/zero", str(char_dir / NULL))
-    code, result = _run(_args(char_dir, _ansible_diff=True), capsys)
+    code, result = run_module(dev_char_links, _args(char_dir, _ansible_diff=True), capsys)
     assert code == 0 and result["changed"] is True
     assert _resolved(char_dir) == {NULL: NULL, ZERO: ZERO}
     assert os.readlink(str(char_dir / ZERO)) == "/dev/zero"
@@ -84,7 +77,7 @@ def test_a_link_that_reaches_another_device_is_replaced_and_one_that_reaches_it_
 def test_an_entry_that_is_not_a_link_is_refused_and_left_as_it_is(char_dir, capsys):
     char_dir.mkdir()
     (char_dir / NULL).write_text("mine\n")
-    code, result = _run(_args(char_dir), capsys)
+    code, result = run_module(dev_char_links, _args(char_dir), capsys)
     assert code == 1
     assert str(char_dir / NULL) in result["msg"] and "not a link" in result["msg"] and "Fix:" in result["msg"]
     assert (char_dir / NULL).read_text() == "mine\n"
@@ -95,26 +88,26 @@ def test_a_char_dir_that_is_a_link_is_not_written_through(tmp_path, char_dir, ca
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     os.symlink(str(elsewhere), str(char_dir))
-    code, result = _run(_args(char_dir), capsys)
+    code, result = run_module(dev_char_links, _args(char_dir), capsys)
     assert code == 1 and "not a directory" in result["msg"] and str(elsewhere) in result["msg"]
     assert os.listdir(str(elsewhere)) == []
 
 
 def test_absent_removes_the_links_to_the_devices_and_no_other(char_dir, capsys):
-    assert _run(_args(char_dir), capsys)[0] == 0
+    assert run_module(dev_char_links, _args(char_dir), capsys)[0] == 0
     os.symlink("/dev/random", str(char_dir / _number("/dev/random")))
-    code, result = _run(_args(char_dir, state="absent", _ansible_diff=True), capsys)
+    code, result = run_module(dev_char_links, _args(char_dir, state="absent", _ansible_diff=True), capsys)
     assert code == 0 and result["changed"] is True
     assert os.listdir(str(char_dir)) == [_number("/dev/random")]
     assert result["diff"]["after"] == ""
-    assert _run(_args(char_dir, state="absent"), capsys)[1]["changed"] is False
+    assert run_module(dev_char_links, _args(char_dir, state="absent"), capsys)[1]["changed"] is False
 
 
 def test_a_link_whose_device_now_has_another_number_is_removed(char_dir, capsys):
     char_dir.mkdir()
     # Ours, to /dev/null, under a number that is not /dev/null's (a module loaded again with a new major).
     os.symlink(os.path.relpath("/dev/null", str(char_dir)), str(char_dir / "999:0"))
-    code, _result = _run(_args(char_dir), capsys)
+    code, _result = run_module(dev_char_links, _args(char_dir), capsys)
     assert code == 0
     assert sorted(os.listdir(str(char_dir))) == sorted([NULL, ZERO])
 
@@ -125,7 +118,9 @@ def test_only_character_devices_matching_the_patterns_are_linked(tmp_path, char_
     (dev / "nvidia-caps").mkdir(parents=True)
     (dev / "nvidia-caps" / "nvidia-cap1").write_text("")
     os.symlink("/dev/null", str(dev / "nvidia0"))
-    code, result = _run({"dev_dir": str(dev), "char_dir": str(char_dir)}, capsys)
+    code, result = run_module(dev_char_links, {"dev_dir": str(dev), "char_dir": str(char_dir)}, capsys)
     assert code == 0 and result["changed"] is False and result["devices"] == []
-    code, result = _run({"dev_dir": "/", "patterns": ["dev/nul*"], "char_dir": str(char_dir)}, capsys)
+    code, result = run_module(
+        dev_char_links, {"dev_dir": "/", "patterns": ["dev/nul*"], "char_dir": str(char_dir)}, capsys
+    )
     assert [d["path"] for d in result["devices"]] == ["/dev/null"]

@@ -6,7 +6,6 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import json
 from pathlib import Path
 
 import pytest
@@ -18,39 +17,17 @@ from ansible_collections.kubegpu.nvidia.tests.unit.plugins.module_utils.conftest
     FakeRoot,
     build_h200_root,
 )
-
-try:
-    from ansible.module_utils.testing import patch_module_args
-except ImportError:  # ansible-core < 2.19
-    import contextlib
-
-    from ansible.module_utils import basic
-    from ansible.module_utils.common.text.converters import to_bytes
-
-    @contextlib.contextmanager
-    def patch_module_args(args):
-        saved = basic._ANSIBLE_ARGS
-        basic._ANSIBLE_ARGS = to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
-        try:
-            yield
-        finally:
-            basic._ANSIBLE_ARGS = saved
-
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.module_run import run_module
 
 H200_XML = Path(__file__).resolve().parents[2] / "fixtures" / "nvidia-h200" / "nvidia-smi-q.xml"
-
-
-def _run(args, capsys):
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        gpu_facts.main()
-    result = json.loads(capsys.readouterr().out)
-    return exit_info.value.code, result
 
 
 def test_module_returns_the_h200_under_ansible_facts_nvidia_in_check_mode(tmp_path, capsys):
     root = build_h200_root(tmp_path / "h200")
 
-    code, result = _run({"root": str(root), "nvidia_smi_xml": str(H200_XML), "_ansible_check_mode": True}, capsys)
+    code, result = run_module(
+        gpu_facts, {"root": str(root), "nvidia_smi_xml": str(H200_XML), "_ansible_check_mode": True}, capsys
+    )
 
     assert code == 0
     assert result["changed"] is False
@@ -66,7 +43,7 @@ def test_module_on_a_gpu_less_root_succeeds_with_zero_gpus(tmp_path, capsys):
     root = FakeRoot(tmp_path / "empty")
     root.other_device("0000:00:01.0")
 
-    code, result = _run({"root": str(root), "nvidia_smi": False}, capsys)
+    code, result = run_module(gpu_facts, {"root": str(root), "nvidia_smi": False}, capsys)
 
     assert code == 0
     assert result["ansible_facts"]["nvidia"]["gpu_count"] == 0
@@ -78,7 +55,7 @@ def test_module_reports_garbage_xml_as_a_finding_not_a_failure(tmp_path, capsys)
     garbage = tmp_path / "garbage.xml"
     garbage.write_text("<nvidia_smi_log><gpu>")
 
-    code, result = _run({"root": str(root), "nvidia_smi_xml": str(garbage)}, capsys)
+    code, result = run_module(gpu_facts, {"root": str(root), "nvidia_smi_xml": str(garbage)}, capsys)
 
     assert code == 0
     assert "failed" not in result
@@ -87,7 +64,7 @@ def test_module_reports_garbage_xml_as_a_finding_not_a_failure(tmp_path, capsys)
 
 
 def test_module_rejects_an_unknown_option(capsys):
-    code, result = _run({"roots": "/"}, capsys)
+    code, result = run_module(gpu_facts, {"roots": "/"}, capsys)
 
     assert code == 1
     assert result["failed"] is True
@@ -97,7 +74,7 @@ def test_module_rejects_an_unknown_option(capsys):
 def test_module_fails_on_a_root_that_does_not_exist_naming_it(tmp_path, capsys):
     missing = tmp_path / "mnt" / "image"
 
-    code, result = _run({"root": str(missing), "nvidia_smi": False}, capsys)
+    code, result = run_module(gpu_facts, {"root": str(missing), "nvidia_smi": False}, capsys)
 
     assert code == 1
     assert result["failed"] is True
@@ -113,7 +90,7 @@ def test_every_returned_key_is_documented_in_return(tmp_path, capsys):
     root.write("/etc/cdi/nvidia.yaml", "kind: nvidia.com/gpu\n")
     root.write("/etc/modprobe.d/nouveau.conf", "blacklist nouveau\n")
     root.pci_device("0000:09:00.0", "not-hex", "0x0000", "0x030000")
-    dummy, result = _run({"root": str(root), "nvidia_smi_xml": str(H200_XML)}, capsys)
+    dummy, result = run_module(gpu_facts, {"root": str(root), "nvidia_smi_xml": str(H200_XML)}, capsys)
     documented = yaml.safe_load(gpu_facts.RETURN)["ansible_facts"]["contains"]["nvidia"]["contains"]
 
     def undocumented(value, spec, prefix):
@@ -144,7 +121,7 @@ def test_hanging_nvidia_smi_is_stopped_after_command_timeout_and_reported(tmp_pa
     fake.chmod(0o755)
     monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, "/usr/bin:/bin"))
 
-    code, result = _run({"command_timeout": 1}, capsys)
+    code, result = run_module(gpu_facts, {"command_timeout": 1}, capsys)
 
     assert code == 0
     smi = result["ansible_facts"]["nvidia"]["nvidia_smi"]
@@ -165,7 +142,7 @@ def test_command_timeout_of_zero_or_less_is_refused_before_anything_runs(tmp_pat
     monkeypatch.setenv("PATH", "{0}:{1}".format(bin_dir, "/usr/bin:/bin"))
 
     with deadline(30, "gpu_facts with command_timeout %d" % limit):
-        code, result = _run({"command_timeout": limit}, capsys)
+        code, result = run_module(gpu_facts, {"command_timeout": limit}, capsys)
 
     assert code == 1 and result["failed"] is True
     assert result["msg"].startswith("command_timeout is %d: it must be at least 1 (seconds)" % limit)

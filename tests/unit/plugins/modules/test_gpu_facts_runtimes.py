@@ -10,7 +10,8 @@ import os
 from pathlib import Path
 
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import parsers
-from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.test_gpu_facts import _run
+from ansible_collections.kubegpu.nvidia.plugins.modules import gpu_facts
+from ansible_collections.kubegpu.nvidia.tests.unit.plugins.modules.module_run import run_module
 
 DUMP_2_1_9 = Path(__file__).resolve().parents[2] / "fixtures" / "containerd" / "config-default-2.1.9.toml"
 
@@ -43,7 +44,7 @@ def test_live_containerd_cgroup_driver_comes_from_its_config_dump(tmp_path, monk
     dump.write_text(text.replace("SystemdCgroup = false", "SystemdCgroup = true"))
     fake, log = _fake_containerd(tmp_path, monkeypatch, 'cat "{0}"'.format(dump))
 
-    code, result = _run({"nvidia_smi": False}, capsys)
+    code, result = run_module(gpu_facts, {"nvidia_smi": False}, capsys)
 
     assert code == 0
     nvidia = result["ansible_facts"]["nvidia"]
@@ -59,7 +60,7 @@ def test_live_containerd_cgroup_driver_comes_from_its_config_dump(tmp_path, monk
 def test_hanging_config_dump_is_stopped_after_command_timeout_and_reported(tmp_path, monkeypatch, capsys):
     fake, dummy = _fake_containerd(tmp_path, monkeypatch, "exec sleep 600")
 
-    code, result = _run({"nvidia_smi": False, "command_timeout": 1}, capsys)
+    code, result = run_module(gpu_facts, {"nvidia_smi": False, "command_timeout": 1}, capsys)
 
     assert code == 0
     nvidia = result["ansible_facts"]["nvidia"]
@@ -78,7 +79,7 @@ def test_without_tomllib_the_config_dump_is_sent_to_the_controller_not_parsed(tm
     dump.write_text(DUMP_2_1_9.read_text())
     _fake_containerd(tmp_path, monkeypatch, 'cat "{0}"'.format(dump))
 
-    code, result = _run({"nvidia_smi": False}, capsys)
+    code, result = run_module(gpu_facts, {"nvidia_smi": False}, capsys)
 
     assert code == 0
     containerd = result["ansible_facts"]["nvidia"]["runtimes"]["containerd"]
@@ -89,7 +90,7 @@ def test_without_tomllib_the_config_dump_is_sent_to_the_controller_not_parsed(tm
 def test_with_tomllib_no_text_is_sent(tmp_path, monkeypatch, capsys):
     _fake_containerd(tmp_path, monkeypatch, 'cat "{0}"'.format(DUMP_2_1_9))
 
-    code, result = _run({"nvidia_smi": False}, capsys)
+    code, result = run_module(gpu_facts, {"nvidia_smi": False}, capsys)
 
     assert code == 0
     containerd = result["ansible_facts"]["nvidia"]["runtimes"]["containerd"]
