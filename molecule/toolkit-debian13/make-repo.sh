@@ -2,13 +2,20 @@
 # Build a signed, flat apt repository laid out like NVIDIA's
 # (<root>/gpgkey, <root>/stable/deb/amd64/{InRelease,Packages,*.deb}) with
 # stand-in packages named and versioned like the NVIDIA Container Toolkit's.
-# The real packages come from NVIDIA's repository; these only carry small
-# scripts, so that the role's repository, key, pinning and hold are exercised
-# for real by apt. Two versions are published: the pinned one and a newer one
-# the pin must not pick.
-#   make-repo.sh ROOT PINNED NEWER     prints the signing key's fingerprint
+# The real packages come from NVIDIA's repository; these carry small scripts,
+# so that the role's repository, key, pinning and hold are exercised for real
+# by apt, except nvidia-ctk in nvidia-container-toolkit-base: that is the real
+# release binary (NVIDIA_CTK_XZ, xz-compressed; version 1.20.0, whatever the
+# package's version says), and the package's postinst makes
+# /etc/nvidia-container-runtime/config.toml with it as NVIDIA's does
+# (packaging/debian/nvidia-container-toolkit-base.postinst: `nvidia-ctk
+# --quiet config --config-file=... --in-place`; the package ships no
+# config.toml of its own). Two versions are published: the pinned one and a
+# newer one the pin must not pick.
+#   make-repo.sh ROOT PINNED NEWER NVIDIA_CTK_XZ     prints the signing key's fingerprint
 set -euo pipefail
-root=$1 pinned=$2 newer=$3
+root=$1 pinned=$2 newer=$3 ctk_xz=$4
+[ -f "$ctk_xz" ] || { echo "make-repo.sh: no nvidia-ctk at $ctk_xz" >&2; exit 1; }
 rm -rf "$root"
 repo=$root/stable/deb/amd64
 mkdir -p "$repo"
@@ -31,7 +38,17 @@ package() {  # package NAME VERSION DEPENDS
   case $name in
     nvidia-container-toolkit-base)
       mkdir -p "$dir/usr/bin" "$dir/usr/lib/systemd/system"
-      for tool in nvidia-ctk nvidia-cdi-hook nvidia-container-runtime; do
+      xz -dc "$ctk_xz" >"$dir/usr/bin/nvidia-ctk"
+      chmod 0755 "$dir/usr/bin/nvidia-ctk"
+      cat >"$dir/DEBIAN/postinst" <<'EOF'
+#!/bin/sh
+set -e
+if [ "$1" = configure ]; then
+  /usr/bin/nvidia-ctk --quiet config --config-file=/etc/nvidia-container-runtime/config.toml --in-place
+fi
+EOF
+      chmod 0755 "$dir/DEBIAN/postinst"
+      for tool in nvidia-cdi-hook nvidia-container-runtime; do
         printf '#!/bin/sh\necho "%s version %s (stand-in)"\n' "$tool" "${version%-*}" >"$dir/usr/bin/$tool"
         chmod 0755 "$dir/usr/bin/$tool"
       done
