@@ -369,6 +369,14 @@ def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is
         assert values['cdi']['enabled'] is False
         assert values['hostPaths']['driverInstallDir'] == '/run/nvidia/driver'
 
+        # A host driver at /: the operator would mount / over its validator's image; the chart's default stays.
+        code, run = play(env, cluster, 'operator_flow.yml', {
+            'gpu_operator_manifest_dir': str(tmp_path), 'gpu_operator_driver_root': '/', 'operator_wait': False})
+        ok(code, run)
+        values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
+        assert values['driver']['enabled'] is False
+        assert values['hostPaths']['driverInstallDir'] == '/run/nvidia/driver'
+
 
 def test_emulator_gpu_operator_refuses_nodes_without_its_handler(env, tmp_path):
     # The operator's own pods run with runtimeClassName nvidia; in cdi mode the node stage adds no such handler.

@@ -240,6 +240,10 @@ validate() {
 # alone (kubegpu_gpu_nodes_group), as that message says, with the CRI-O
 # worker's GPU label removed so that no DaemonSet of theirs lands there.
 containerd_gpu_nodes=(-e kubegpu_gpu_nodes_group=kubegpu_test_containerd_gpu_nodes)
+# The recorded H200 keeps its driver under the prefix /usr/local/nvidia; with this the worker claims a driver
+# installed under /, as packages install it (NVIDIA's DRA driver serves no other; the GPU Operator's validator
+# must still find its own image there).
+package_root='{"kubegpu_test_facts": {"driver_root": {"root": "/", "library_dir": "/usr/lib/x86_64-linux-gnu"}}}'
 containerd_gpu_nodes_only() {
   "$kubernetes_bundle/bin/kubectl" --kubeconfig "$KUBEGPU_K8S_WORK/admin.conf" label node "$crio_node" nvidia.com/gpu.present- >/dev/null ||
     { echo "kubernetes tests: could not remove the GPU label of $crio_node" >&2; return 1; }
@@ -261,7 +265,7 @@ operator() {
     fails_with operator-refused.log 'these nodes are in cdi mode, where the container_runtime role adds no handler: kubegpu-k8s-worker\.' &&
     playbook operator-refused-assert.log "$here/assert-operator.yml" -e kubegpu_test_operator_installed=false &&
     { if playbook operator.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
-        -e kubegpu_runtime_mode=runtime "${containerd_gpu_nodes[@]}"; then
+        -e kubegpu_runtime_mode=runtime -e "$package_root" "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: the GPU Operator's validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with operator.log 'Deployment gpu-operator/gpu-operator: rolled out, 1 of 1 replicas ready' &&
     fails_with operator.log 'DaemonSet gpu-operator/nvidia-operator-validator: not ready' &&
@@ -275,10 +279,8 @@ operator() {
 # nothing. The validate pod's claim cannot be allocated, and the role says
 # why; teardown leaves no release, namespace, DeviceClass or CRD behind.
 dra() {
-  # The recorded H200 keeps its driver under the prefix /usr/local/nvidia, which the DRA driver cannot serve
-  # (refused below); the worker claims a driver installed under /, as packages install it.
-  local root='{"kubegpu_test_facts": {"driver_root": {"root": "/", "library_dir": "/usr/lib/x86_64-linux-gnu"}}}'
-  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$root" "${containerd_gpu_nodes[@]}")
+  # The recorded H200's prefix is refused below; the rest runs with the driver under / (package_root).
+  local stage=(-e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=dra -e "$package_root" "${containerd_gpu_nodes[@]}")
   # Neither of the other stacks, whichever steps ran before.
   containerd_gpu_nodes_only &&
     playbook operator-absent.log "$here/stage.yml" -e kubegpu_test_stage=cluster -e kubegpu_gpu_stack=gpu_operator \
