@@ -431,6 +431,10 @@ def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
         validator = failure.index(next(line for line in failure if line.startswith('DaemonSet ')))
         assert 'scheduled on 0 of the 1 expected nodes' in failure[validator]
         assert failure[validator + 1].startswith('gpu-a: no pod: ')
+        # One full wait (timeout 2 s, 1 s apart: 3 reads), for the validator; the policy, which is ready only once
+        # the validator is, is then read once instead of being awaited for as long again.
+        assert task(run, "Wait for the operator's validator on every GPU node")['attempts'] == 3
+        assert task(run, 'Wait for the ClusterPolicy to report ready')['attempts'] == 1
 
 
 def test_emulator_gpu_operator_not_running_is_explained_and_the_rest_not_awaited(env):
