@@ -306,7 +306,7 @@ dra() {
     { if playbook dra-again.log "$here/stage.yml" "${stage[@]}"; then
         echo "kubernetes tests: the second DRA run served a node without a GPU" >&2; return 1; fi; } &&
     unchanged dra-again.log &&
-    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$root" "${containerd_gpu_nodes[@]}"; then
+    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$package_root" "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable"?$' &&
     fails_with dra-validate.log "kubegpu-k8s-worker: the scheduler could not allocate the pod's ResourceClaim" &&
