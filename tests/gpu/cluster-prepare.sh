@@ -45,6 +45,7 @@ log() { echo "cluster-prepare: $*" >&2; }
 die() { log "$*"; exit 1; }
 
 [ -x .venv/bin/ansible-playbook ] || die "run scripts/setup.sh first (the collections come from .venv)"
+scripts/apt-install.sh cluster-prepare podman debootstrap runc xz-utils || exit 1
 shared_bin=$(cd "${KUBEGPU_SHARED_BIN:-$repo/../shared/bin}" 2>/dev/null && pwd) ||
     die "no directory ${KUBEGPU_SHARED_BIN:-$repo/../shared/bin} of release binaries (set KUBEGPU_SHARED_BIN)"
 export KUBEGPU_SHARED_BIN=$shared_bin

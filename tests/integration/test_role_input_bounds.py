@@ -30,7 +30,10 @@ CHECK = {
     'gpu_operator': "kubegpu.nvidia.gpu_operator : Check the operator's inputs",
     'validate': "kubegpu.nvidia.validate : Check the test pods' settings",
     'kubernetes': "kubegpu.nvidia.kubernetes : Check the cluster's networks and wait",
+    'container_toolkit': "kubegpu.nvidia.container_toolkit : Check the toolkit's inputs",
 }
+# The toolkit's role on this machine (no GPU): a mode named and an install without a GPU, so its check runs.
+TOOLKIT = {'container_toolkit_mode': 'runtime', 'container_toolkit_install_without_gpu': True}
 
 
 def run_role(env, tmp_path, role, variables):
@@ -80,6 +83,10 @@ def run_role(env, tmp_path, role, variables):
      'kubernetes_pod_subnet (10.96.0.0/16) lies inside kubernetes_service_subnet (10.96.0.0/12)'),
     ('kubernetes', {'kubernetes_pod_subnet': '10.0.0.0/8'},
      'kubernetes_service_subnet (10.96.0.0/12) lies inside kubernetes_pod_subnet (10.0.0.0/8)'),
+    ('container_toolkit', dict(TOOLKIT, container_toolkit_driver_root='run/nvidia/driver'),
+     'container_toolkit_driver_root is "run/nvidia/driver"; expected an absolute path'),
+    ('container_toolkit', dict(TOOLKIT, container_toolkit_source='binaries', container_toolkit_binaries_dir=''),
+     'container_toolkit_source is binaries but container_toolkit_binaries_dir is empty'),
 ])
 def test_bad_input_stops_the_role_at_its_check(ansible_env, tmp_path, role, variables, message):
     name, result = run_role(ansible_env, tmp_path, role, variables)
