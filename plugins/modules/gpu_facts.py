@@ -650,6 +650,22 @@ ansible_facts:
                       V(null) when the driver is V(null).
                   type: str
                   sample: config dump
+                default_runtime:
+                  description:
+                    - The CRI plugin's default runtime as C(containerd config dump) reports it (O(root=/) only), with
+                      C(name) (V(runc) where C(default_runtime_name) is unset), C(runtime_type), and C(table), the
+                      dotted key of its table.
+                    - An empty C(runtime_type) means containerd starts no container (a C(runtimes.runc) table in
+                      the config file replaces the built-in runc whole before containerd 2.1); the decision stage
+                      (C(kubegpu.nvidia.node_decision)) stops on it with the fix.
+                    - V(null) where the dump was not read or not parsed here (below another O(root), no
+                      C(tomllib); the decision stage then reads it from
+                      RV(ansible_facts.nvidia.runtimes.containerd.config_texts)).
+                  type: dict
+                  sample:
+                    name: runc
+                    runtime_type: io.containerd.runc.v2
+                    table: plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc
                 config_texts:
                   description:
                     - What the cgroup driver is read from, sent where the node's Python has no C(tomllib) (before

@@ -167,6 +167,42 @@ def _decide_cgroup_driver(runtime, runtime_facts, installed_here, init_systemd, 
     return default, '{0}, {1}\'s default (its configuration did not say)'.format(default, label)
 
 
+def _refuse_a_containerd_without_runtime(runtime, runtime_facts, installed_here, host):
+    """DecisionError where the node's containerd (not one this run installs) cannot start a container."""
+    if runtime != 'containerd' or installed_here:
+        return
+    refusal = _containerd_runtime_refusal(runtime_facts, host)
+    if refusal:
+        raise DecisionError(refusal)
+
+
+def _containerd_runtime_refusal(runtime_facts, host):
+    """Why the node's containerd cannot start a container, from its ``config dump``; None where it can or it is unknown.
+
+    gpu_facts reads the default runtime off the dump (``default_runtime``); a
+    node whose Python has no tomllib sends the dump itself (``config_texts``).
+    """
+    default = runtime_facts.get('default_runtime')
+    if not isinstance(default, dict):
+        texts = runtime_facts.get('config_texts')
+        entry = texts[0] if isinstance(texts, list) and len(texts) == 1 and isinstance(texts[0], dict) else {}
+        if entry.get('path') != runtime_cgroups.CONFIG_DUMP_PATH or not isinstance(entry.get('text'), str):
+            return None
+        try:
+            default = runtime_cgroups.containerd_default_runtime_from_data(tomllib.loads(entry['text']))
+        except (tomllib.TOMLDecodeError, ParseError):
+            return None  # the cgroup driver's reading says what is wrong with the text
+    if _text(default.get('runtime_type')):
+        return None
+    return ('containerd{0} cannot start any container: its default runtime {1!r} has no runtime_type in '
+            '`containerd config dump` ({2}), so every pod fails with "container.Runtime.Name must be set". '
+            'A runtimes.{1} table in {3} replaces containerd\'s built-in {1} whole (before containerd 2.1): '
+            'add runtime_type = "io.containerd.runc.v2" to [{2}] there (beside its options), or remove the table, '
+            'then restart containerd'.format(
+                _on(host), _text(default.get('name')) or 'runc', _text(default.get('table')),
+                _text(runtime_facts.get('config_path')) or CONFIGS['containerd']))
+
+
 class _UnreadableText(ValueError):
     def __init__(self, path, reason):
         super().__init__('{0}: {1}'.format(path, reason))
@@ -218,8 +254,9 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
 
     Raises DecisionError, naming the variable and the fix, for an unknown
     input, a node with both runtimes and no choice, a GPU node with no runtime
-    that gets none, CRI-O asked for where there is no runtime, and CDI asked
-    for on containerd older than 1.7.
+    that gets none, CRI-O asked for where there is no runtime, CDI asked
+    for on containerd older than 1.7, and a containerd whose default runtime
+    has no runtime_type (it starts no container).
     """
     facts = facts if isinstance(facts, dict) else {}
     inputs = inputs or {}
@@ -290,6 +327,7 @@ def decide_node(facts, inputs=None, *, host='', node_name=''):
     if requested_driver and requested_driver not in CGROUP_DRIVERS:
         raise DecisionError('container_runtime_cgroup_driver is {0!r}; expected systemd, cgroupfs, or empty for '
                             'systemd where systemd is init'.format(requested_driver))
+    _refuse_a_containerd_without_runtime(runtime, runtime_facts, installed_here, host)
     cgroup_driver, cgroup_why = _decide_cgroup_driver(
         runtime, runtime_facts, installed_here, _bool(facts.get('init_systemd'), True), requested_driver)
     record.update({

@@ -119,9 +119,13 @@ up() {
     mkdir -p "$node/rootfs/etc/containerd"
     printf 'version = 2\n[plugins."io.containerd.grpc.v1.cri"]\n  restrict_oom_score_adj = true\n' \
         >"$node/rootfs/etc/containerd/config.toml"
-    # The owner's cgroup driver, which the collection keeps and kubelet follows.
+    # The owner's cgroup driver, which the collection keeps and kubelet follows. The runc table names its
+    # runtime_type: containerd 1.7 replaces its built-in runc with the file's table whole (without it no
+    # container starts, which the collection's decision refuses).
     if [ "$cgroup_driver" = systemd ]; then
-        printf '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]\n  SystemdCgroup = true\n' \
+        printf '%s\n' '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc]' \
+            '  runtime_type = "io.containerd.runc.v2"' \
+            '[plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]' '  SystemdCgroup = true' \
             >>"$node/rootfs/etc/containerd/config.toml"
     fi
     case $driver_layout in

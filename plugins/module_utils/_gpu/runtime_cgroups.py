@@ -105,6 +105,34 @@ def containerd_cgroup_driver_from_data(data, dump=False):
     return "systemd" if systemd_cgroup else DEFAULT_CGROUP_DRIVERS["containerd"]
 
 
+def containerd_default_runtime_from_data(data):
+    """``{name, runtime_type, table}`` of the CRI plugin's default runtime, from ``containerd config dump`` output.
+
+    The dump holds the runtimes containerd would run with, its built-in runc
+    included. Before 2.1 a ``runtimes.runc`` table in config.toml replaces that
+    built-in runc whole, so a table with only ``options`` (the ``SystemdCgroup``
+    snippet) leaves ``runtime_type`` empty and containerd refuses every
+    container ("container.Runtime.Name must be set"); the decision stage stops
+    on it. ``table``: the dotted key of the runtime's table. ParseError for data
+    that is not a dump of a known schema.
+    """
+    version = data.get("version", 1)
+    plugin = None if isinstance(version, bool) else CONTAINERD_CRI_PLUGINS.get(version)
+    if plugin is None:
+        raise parsers.ParseError(
+            "expected a top-level 'version' of %s, found %s"
+            % (", ".join(str(v) for v in sorted(CONTAINERD_CRI_PLUGINS)), _kind(version))
+        )
+    name = _table(data, ("plugins", plugin, "containerd")).get("default_runtime_name", "")
+    keys = ("plugins", plugin, "containerd", "runtimes", (name if isinstance(name, str) else "") or "runc")
+    runtime_type = _table(data, keys).get("runtime_type", "")
+    if not isinstance(runtime_type, str):
+        raise parsers.ParseError(
+            "expected a string at %s, found %s" % (_dotted(keys + ("runtime_type",)), _kind(runtime_type))
+        )
+    return {"name": keys[-1], "runtime_type": runtime_type, "table": _dotted(keys)}
+
+
 def crio_cgroup_manager_from_data(data):
     """``crio.runtime.cgroup_manager`` of one parsed CRI-O file; None when the file does not set it.
 
@@ -203,7 +231,18 @@ def config_texts(reader, entries):
 
 
 def containerd_cgroup_driver(reader, binary, run_command, config_path, config_text):
-    """``{cgroup_driver, cgroup_driver_source, config_texts}`` of containerd's CRI default runtime.
+    """``{cgroup_driver, cgroup_driver_source, config_texts, default_runtime}`` of containerd's CRI default runtime.
+
+    ``default_runtime`` (containerd_default_runtime_from_data) only from the
+    dump, the one place containerd's own runtimes are merged in; else None.
+    """
+    result = _containerd_cgroup_driver(reader, binary, run_command, config_path, config_text)
+    result.setdefault("default_runtime", None)
+    return result
+
+
+def _containerd_cgroup_driver(reader, binary, run_command, config_path, config_text):
+    """The driver, as containerd_cgroup_driver returns it.
 
     On the live root the effective configuration comes from one
     ``containerd config dump`` (config.toml with its imports merged and
@@ -225,7 +264,10 @@ def containerd_cgroup_driver(reader, binary, run_command, config_path, config_te
         if parsers.tomllib is None:
             return _result(texts=config_texts(reader, [(CONFIG_DUMP_PATH, dump, config_path, command + " printed ")]))
         try:
-            return _result(containerd_cgroup_driver_from_data(parsers.toml(dump), dump=True), "config dump")
+            data = parsers.toml(dump)
+            result = _result(containerd_cgroup_driver_from_data(data, dump=True), "config dump")
+            result["default_runtime"] = containerd_default_runtime_from_data(data)
+            return result
         except parsers.ParseError as exc:
             reader.error(config_path, "%s printed output that is unusable: %s" % (command, exc))
             return _result()

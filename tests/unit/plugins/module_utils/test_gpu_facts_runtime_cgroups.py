@@ -20,6 +20,7 @@ import pytest
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu import parsers, runtime_cgroups
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.collect import RootReader, gather_facts
 from ansible_collections.kubegpu.nvidia.plugins.module_utils._gpu.parsers import ParseError
+from ansible_collections.kubegpu.nvidia.plugins.module_utils._runtimes import CONTAINERD_RUNC_SHIMS
 from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._node_decision import decide_node
 from ansible_collections.kubegpu.nvidia.tests.unit.plugins.module_utils.conftest import FakeRoot
 
@@ -344,6 +345,8 @@ def test_live_containerd_driver_comes_from_one_config_dump_not_the_file():
         reader, "/usr/bin/containerd", commands, CONFIG, _config(2, False)
     )
 
+    assert result["default_runtime"]["runtime_type"] in CONTAINERD_RUNC_SHIMS
+    del result["default_runtime"]
     assert result == {"cgroup_driver": "systemd", "cgroup_driver_source": "config dump", "config_texts": []}
     assert commands.calls == [["/usr/bin/containerd", "config", "dump"]]
     assert reader.errors == []
@@ -369,7 +372,8 @@ def test_failed_config_dump_is_null_and_a_read_error_naming_the_command(answer, 
 
     result = runtime_cgroups.containerd_cgroup_driver(reader, "/usr/bin/containerd", commands, CONFIG, "")
 
-    assert result == {"cgroup_driver": None, "cgroup_driver_source": None, "config_texts": []}  # not the file's
+    assert result == {  # not the file's
+        "cgroup_driver": None, "cgroup_driver_source": None, "config_texts": [], "default_runtime": None}
     assert len(commands.calls) == 1
     assert [e["path"] for e in reader.errors] == [CONFIG]
     assert reader.errors[0]["reason"].startswith(reason)
@@ -598,6 +602,7 @@ def test_no_tomllib_on_the_live_root_sends_the_config_dump_under_its_command(no_
         "cgroup_driver": None,
         "cgroup_driver_source": None,
         "config_texts": [{"path": "containerd config dump", "text": dump}],
+        "default_runtime": None,  # the controller reads it off the dump (test_default_runtime.py)
     }
     assert reader.errors == []
 
