@@ -73,13 +73,7 @@ def containerd_cgroup_driver_from_data(data, dump=False):
     since how containerd merges imports depends on its version. ParseError
     also for a value containerd would refuse; its message names the key.
     """
-    version = data.get("version", 1)
-    plugin = None if isinstance(version, bool) else CONTAINERD_CRI_PLUGINS.get(version)
-    if plugin is None:
-        raise parsers.ParseError(
-            "expected a top-level 'version' of %s, found %s"
-            % (", ".join(str(v) for v in sorted(CONTAINERD_CRI_PLUGINS)), _kind(version))
-        )
+    plugin = _cri_plugin(data)
     imports = data.get("imports", [])
     if not isinstance(imports, list) or not all(isinstance(item, str) for item in imports):
         raise parsers.ParseError("expected an array of file names at imports, found %s" % _kind(imports))
@@ -105,6 +99,18 @@ def containerd_cgroup_driver_from_data(data, dump=False):
     return "systemd" if systemd_cgroup else DEFAULT_CGROUP_DRIVERS["containerd"]
 
 
+def _cri_plugin(data):
+    """The CRI plugin of a containerd config's schema version (a file without ``version`` is 1); ParseError else."""
+    version = data.get("version", 1)
+    plugin = None if isinstance(version, bool) else CONTAINERD_CRI_PLUGINS.get(version)
+    if plugin is None:
+        raise parsers.ParseError(
+            "expected a top-level 'version' of %s, found %s"
+            % (", ".join(str(v) for v in sorted(CONTAINERD_CRI_PLUGINS)), _kind(version))
+        )
+    return plugin
+
+
 def containerd_default_runtime_from_data(data):
     """``{name, runtime_type, table}`` of the CRI plugin's default runtime, from ``containerd config dump`` output.
 
@@ -116,13 +122,7 @@ def containerd_default_runtime_from_data(data):
     on it. ``table``: the dotted key of the runtime's table. ParseError for data
     that is not a dump of a known schema.
     """
-    version = data.get("version", 1)
-    plugin = None if isinstance(version, bool) else CONTAINERD_CRI_PLUGINS.get(version)
-    if plugin is None:
-        raise parsers.ParseError(
-            "expected a top-level 'version' of %s, found %s"
-            % (", ".join(str(v) for v in sorted(CONTAINERD_CRI_PLUGINS)), _kind(version))
-        )
+    plugin = _cri_plugin(data)
     name = _table(data, ("plugins", plugin, "containerd")).get("default_runtime_name", "")
     keys = ("plugins", plugin, "containerd", "runtimes", (name if isinstance(name, str) else "") or "runc")
     runtime_type = _table(data, keys).get("runtime_type", "")
