@@ -51,6 +51,7 @@ _PERMISSION = re.compile(r'((?:permission denied|operation not permitted)[^\n]*)
 _KUBELET = re.compile(
     r'(Could not contact Kubelet[^\n]*|Failed to start plugin[^\n]*|kubelet\.sock[^\n]*no such file[^\n]*)')
 _NO_DEVICES = re.compile(r'No devices found\. Waiting indefinitely')
+_NODE_FEATURE_API = re.compile(r'nodefeatures\.nfd\.k8s-sigs\.io')
 
 HINTS = (
     ('nvml_library_missing', _NVML_LIBRARY_MISSING,
@@ -78,6 +79,10 @@ HINTS = (
      'NVML is there but could not initialize: driver not loaded, device nodes missing, or library and module differ',
      'Load the driver (nvidia-smi on the node must work), check /dev/nvidia* exist, and reboot after a driver '
      'upgrade if the library and kernel module versions differ.'),
+    ('node_feature_api_missing', _NODE_FEATURE_API,
+     'GPU feature discovery publishes its labels through NFD\'s NodeFeature API, which this cluster does not have',
+     'Set gpu_operator_nfd: true (the chart installs NFD with that API); with gpu_operator_nfd: false the role sets '
+     'GFD_USE_NODE_FEATURE_API=false in gfd.env, so check gpu_operator_extra_values does not replace gfd.env.'),
     ('permission_denied', _PERMISSION,
      'the container was denied access to a file or device',
      'The plugin must run as root to create its socket in /var/lib/kubelet/device-plugins: check SELinux/AppArmor '

@@ -13,6 +13,7 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -25,6 +26,7 @@ from emulator import EmulatorThread  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[2]
+SHARED_BIN = Path(os.environ.get('KUBEGPU_SHARED_BIN') or REPO.parent / 'shared' / 'bin')
 STATES = yaml.safe_load((REPO / 'tests/unit/fixtures/validate/pod_states.yml').read_text())
 STATES_ROLLOUT = yaml.safe_load((REPO / 'tests/unit/fixtures/rollout/device_plugin.yml').read_text())
 OTHER_TAINT = {'key': 'example.com/dedicated', 'value': 'ml', 'effect': 'PreferNoSchedule'}
@@ -323,6 +325,26 @@ def leaves(values, prefix=''):
             yield path
 
 
+def chart():
+    """Chart.yaml and values.yaml of NVIDIA's gpu-operator chart archive (the one the GPU host ran)."""
+    with tarfile.open(SHARED_BIN / 'gpu-operator-v26.7.0.tgz') as archive:
+        return tuple(yaml.safe_load(archive.extractfile('gpu-operator/' + name).read())
+                     for name in ('Chart.yaml', 'values.yaml'))
+
+
+def unknown_to_chart(values, chart_values):
+    """The rendered value paths the chart's values.yaml does not have: values the chart would ignore."""
+    unknown = []
+    for path in leaves(values):
+        node = chart_values
+        for key in path.split('.'):
+            if not isinstance(node, dict) or key not in node:
+                unknown.append(path)
+                break
+            node = node[key]
+    return unknown
+
+
 def operator_deployment(emulator, ready=True):
     status = ({'observedGeneration': 1, 'replicas': 1, 'readyReplicas': 1, 'availableReplicas': 1, 'updatedReplicas': 1}
               if ready else {'observedGeneration': 1, 'replicas': 1, 'unavailableReplicas': 1, 'updatedReplicas': 1})
@@ -350,12 +372,16 @@ def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is
                                                              'gpu_operator_sharing': 'time-slicing'})
         ok(code, run)
         values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
-        assert set(leaves(values)) <= set(yaml.safe_load((HERE / 'gpu_operator_chart_keys.yml').read_text()))
+        chart_meta, chart_values = chart()
+        # The pinned version is the chart the GPU host ran; every value is one that chart reads.
+        assert yaml.safe_load((REPO / 'roles/gpu_operator/defaults/main.yml').read_text())[
+            'gpu_operator_chart_version'] == chart_meta['version']
+        assert unknown_to_chart(values, chart_values) == []
+        assert 'gfd' not in values
         assert values['driver']['enabled'] is False
         assert values['toolkit']['enabled'] is False
         assert values['cdi']['enabled'] is True
         assert values['hostPaths']['driverInstallDir'] == '/usr/local/nvidia'
-        assert values['operator']['defaultRuntime'] == 'containerd'
         assert 'timeSlicing' in yaml.safe_load(values['devicePlugin']['config']['data']['default'])['sharing']
         assert task(run, "Fail unless the operator's validator succeeded on every GPU node")['msg'] == \
             'GPU Operator validated 1 GPU node(s)'
@@ -376,6 +402,15 @@ def test_emulator_gpu_operator_values_follow_the_node_stage_and_the_validator_is
         values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
         assert values['driver']['enabled'] is False
         assert values['hostPaths']['driverInstallDir'] == '/run/nvidia/driver'
+
+        # Without NFD there is no NodeFeature API: feature discovery must write its file instead.
+        code, run = play(env, cluster, 'operator_flow.yml', {
+            'gpu_operator_manifest_dir': str(tmp_path), 'gpu_operator_nfd': False, 'operator_wait': False})
+        ok(code, run)
+        values = yaml.safe_load((tmp_path / 'gpu-operator-values.yml').read_text())
+        assert values['nfd']['enabled'] is False
+        assert values['gfd']['env'] == [{'name': 'GFD_USE_NODE_FEATURE_API', 'value': 'false'}]
+        assert unknown_to_chart(values, chart()[1]) == []
 
 
 def test_emulator_gpu_operator_refuses_nodes_without_its_handler(env, tmp_path):
@@ -435,6 +470,52 @@ def test_emulator_gpu_operator_not_ready_fails_with_the_state(env):
         # the validator is, is then read once instead of being awaited for as long again.
         assert task(run, "Wait for the operator's validator on every GPU node")['attempts'] == 3
         assert task(run, 'Wait for the ClusterPolicy to report ready')['attempts'] == 1
+
+
+def test_emulator_gpu_operator_operand_in_trouble_is_named_after_the_validator_passed(env):
+    # As on the H100 host with NFD off and feature discovery on NFD's NodeFeature API: the validator passed, the
+    # ClusterPolicy stayed notReady for gpu-feature-discovery, whose pod exited at each start.
+    gfd_log = ('E1207 09:17:00.632487       1 main.go:127] failed to create NodeFeature object '
+               '"nvidia-features-for-gpu-a": the server could not find the requested resource '
+               '(post nodefeatures.nfd.k8s-sigs.io)')
+    with EmulatorThread(nodes=['gpu-a']) as cluster:
+        def operand_crashing(emulator):
+            operator_deployment(emulator)
+            emulator.objects[kmock.resource('nvidia.com/v1/clusterpolicies'), None, 'cluster-policy'] = {
+                'apiVersion': 'nvidia.com/v1', 'kind': 'ClusterPolicy', 'metadata': {'name': 'cluster-policy'},
+                'status': {'state': 'notReady'}}
+            ready = {'desiredNumberScheduled': 1, 'numberReady': 1, 'updatedNumberScheduled': 1,
+                     'numberAvailable': 1, 'observedGeneration': 1}
+            for name, status in (('nvidia-operator-validator', ready), ('nvidia-device-plugin-daemonset', ready),
+                                 ('gpu-feature-discovery', dict(ready, numberReady=0, numberAvailable=0,
+                                                                numberUnavailable=1))):
+                emulator.objects[kmock.resource('apps/v1/daemonsets'), 'gpu-operator', name] = {
+                    'apiVersion': 'apps/v1', 'kind': 'DaemonSet',
+                    'metadata': {'name': name, 'namespace': 'gpu-operator', 'generation': 1},
+                    'spec': {'selector': {'matchLabels': {'app': name}}}, 'status': status}
+            emulator.objects[kmock.resource('v1/pods'), 'gpu-operator', 'gpu-feature-discovery-q27p8'] = {
+                'apiVersion': 'v1', 'kind': 'Pod',
+                'metadata': {'name': 'gpu-feature-discovery-q27p8', 'namespace': 'gpu-operator',
+                             'labels': {'app': 'gpu-feature-discovery'}},
+                'spec': {'nodeName': 'gpu-a', 'containers': [{'name': 'gpu-feature-discovery', 'image': 'gfd'}]},
+                'status': {'phase': 'Running', 'containerStatuses': [{
+                    'name': 'gpu-feature-discovery', 'ready': False, 'restartCount': 5, 'image': 'gfd',
+                    'state': {'waiting': {'reason': 'CrashLoopBackOff'}},
+                    'lastState': {'terminated': {'exitCode': 1, 'reason': 'Error'}}}]}}
+            emulator.logs[('gpu-operator', 'gpu-feature-discovery-q27p8')] = gfd_log + '\n'
+        cluster.call(operand_crashing)
+        code, run = play(env, cluster, 'operator_flow.yml',
+                         {'gpu_operator_wait_timeout': 1, 'gpu_operator_wait_delay': 1})
+        assert code == 2
+        failure = task(run, 'Fail with what the operator and its validator show')['msg']
+        assert failure[0] == "The GPU Operator did not validate the nodes: ClusterPolicy state is 'notReady'"
+        gfd = next(line for line in failure if line.startswith('DaemonSet gpu-operator/gpu-feature-discovery'))
+        assert 'not ready' in gfd and 'not ready on gpu-a' in gfd
+        assert any(line.startswith('DaemonSet gpu-operator/nvidia-device-plugin-daemonset: rolled out')
+                   for line in failure)
+        pod_line = next(line for line in failure if line.startswith('gpu-a: pod gpu-feature-discovery-q27p8'))
+        assert 'CrashLoopBackOff' in pod_line and 'node_feature_api_missing' in pod_line
+        assert 'gpu_operator_nfd: true' in pod_line
 
 
 def test_emulator_gpu_operator_not_running_is_explained_and_the_rest_not_awaited(env):

@@ -206,3 +206,17 @@ def test_a_pod_in_trouble_shows_the_end_of_its_log_on_its_line():
     ready = with_status(ready, PLUGIN['pods'][0]['status'])
     assert ' log: ' not in next(line for line in rollout_diagnosis(PLUGIN['daemonset'], [ready], [], logs=logs)['lines']
                                 if line.startswith('gpu-a: '))
+
+
+def test_feature_discovery_without_nfds_api_names_the_setting():
+    # The last lines of GPU feature discovery v0.20.0 on a cluster without NFD (H100 host, 2026-12-07).
+    log = ('I1207 09:17:00.631283       1 output.go:138] creating NodeFeature object nvidia-features-for-kubegpu-h200\n'
+           'I1207 09:17:00.632469       1 main.go:160] Exiting\n'
+           'E1207 09:17:00.632487       1 main.go:127] failed to create NodeFeature object '
+           '"nvidia-features-for-kubegpu-h200": the server could not find the requested resource '
+           '(post nodefeatures.nfd.k8s-sigs.io)\n')
+    pod, logs = pod_with_log(log, name='gpu-feature-discovery-q27p8')
+    entry = by_node(rollout_diagnosis(PLUGIN['daemonset'], [pod], [], logs=logs))['gpu-z']
+    assert hint_ids(entry) == ['node_feature_api_missing']
+    assert 'gpu_operator_nfd' in entry['hints'][0]['fix']
+    assert 'nodefeatures.nfd.k8s-sigs.io' in entry['hints'][0]['evidence']
