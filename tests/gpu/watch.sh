@@ -6,7 +6,8 @@
 # Milestones: device_plugin: ds_created (the plugin's DaemonSet exists),
 # node_gpu (the node advertises nvidia.com/gpu), validate_pod (the validate
 # role's pod exists), validate_output (its first container has printed);
-# gpu_operator: helm_release (helm wrote the release), operator_ready,
+# gpu_operator: helm_release (helm wrote the release), operator_ready, node_gpu
+# (the node advertises nvidia.com/gpu, from the operator's device plugin),
 # validator_ready (the operator's validator DaemonSet has a ready pod), and the
 # validate pod's two; dra: ds_created (the kubelet plugin's DaemonSet exists),
 # slice_gpu (a gpu.nvidia.com ResourceSlice lists a GPU), and the validate pod's two.
@@ -15,7 +16,7 @@ file=${1:?usage: tests/gpu/watch.sh FILE device_plugin|gpu_operator|dra}
 stack=${2:?usage: tests/gpu/watch.sh FILE device_plugin|gpu_operator|dra}
 case $stack in
     device_plugin) todo=(ds_created node_gpu validate_pod validate_output) ;;
-    gpu_operator) todo=(helm_release operator_ready validator_ready validate_pod validate_output) ;;
+    gpu_operator) todo=(helm_release operator_ready node_gpu validator_ready validate_pod validate_output) ;;
     dra) todo=(dra_ds_created slice_gpu validate_pod validate_output) ;;
     *) echo "watch: unknown stack $stack" >&2; exit 2 ;;
 esac
