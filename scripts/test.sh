@@ -22,7 +22,8 @@ integration() {
   scripts/fetch-containerd.sh &&
   tests/integration/cdi/prepare.sh &&
   # tests/integration/cluster has its own venv (kmock, checkov): the cluster step runs it.
-  python -m pytest tests/integration -q --ignore=tests/integration/cluster
+  # Two test files at a time (pytest-xdist, one file per worker): pytest alone keeps one of two cores busy.
+  python -m pytest tests/integration -q --ignore=tests/integration/cluster -n 2 --dist loadfile --durations=10
 }
 sanity_219() { scripts/ansible-test.sh .venv sanity; }
 units_219() { scripts/ansible-test.sh .venv units; }

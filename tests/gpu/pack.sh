@@ -3,9 +3,9 @@
 # manifest (what tests/gpu/stage.sh reads on the GPU host):
 #   tests/gpu/pack.sh TREE OUT HASH [PART_SIZE]
 # OUT gets part-00, part-01, ... (an xz-compressed tar of TREE cut into
-# PART_SIZE pieces, default 56M, as split(1) reads sizes, leaving room in a call for the working tree) and MANIFEST: one
-# "sha256 size name" line per part, then "stage HASH". OUT is replaced as a
-# whole, only once everything is written.
+# PART_SIZE pieces, default 56M, as split(1) reads sizes: a call carries 64 MiB
+# with the working tree) and MANIFEST: one "sha256 size name" line per part,
+# then "stage HASH". OUT is replaced as a whole, only once everything is written.
 set -euo pipefail
 tree=${1:?usage: tests/gpu/pack.sh TREE OUT HASH [PART_SIZE]}
 out=${2:?usage: tests/gpu/pack.sh TREE OUT HASH [PART_SIZE]}
