@@ -13,8 +13,8 @@
 # with). Both workers are GPU nodes without a GPU. Steps (default: all, in this order):
 #   plan       the stage in --check --diff on fresh nodes, the control-plane host without a
 #              container runtime: it plans containerd's install and the cluster, and fails nowhere
-#   build      containerd installed on the bare control-plane host, kubeadm init there,
-#              join of both workers, bridge CNI
+#   build      on the nodes plan left (fresh ones without plan): containerd installed on the bare
+#              control-plane host, kubeadm init there, join of both workers, bridge CNI
 #   rerun      the same playbook again, then in --check --diff: neither changes anything
 #   assert     the cluster's own state, read with kubernetes.core.k8s_info
 #   device_plugin  the cluster stage (node labels, NVIDIA's device plugin) on the
@@ -183,10 +183,12 @@ plan() {
     playbook plan.log playbooks/kubernetes.yml --check --diff &&
     says plan.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
     { if podman exec kubegpu-k8s-cp test -e /usr/bin/containerd; then
-        echo "kubernetes tests: --check installed containerd" >&2; return 1; fi; }
+        echo "kubernetes tests: --check installed containerd" >&2; return 1; fi; } &&
+    planned=1
 }
+# On the nodes the plan step left (as a user runs --check first, then the stage), else on fresh ones.
 build() {
-  fresh_nodes &&
+  { [ "${planned:-0}" = 1 ] || fresh_nodes; } &&
     playbook build.log playbooks/kubernetes.yml &&
     sandbox_is kubegpu-k8s-cp && sandbox_is kubegpu-k8s-worker && sandbox_is "$crio_node" &&
     says build.log "containerd package containerd\] \*+ ([a-z]+: \[[a-z0-9-]+\] )*changed: \[kubegpu-k8s-cp\]" &&
