@@ -47,21 +47,25 @@ kubernetes() {
 # build from a local Debian base (cached by a hash of its inputs), and
 # `kubegpu.nvidia.site --check` inside it (tests/integration/ee/run.sh).
 ee() { tests/integration/ee/run.sh; }
-# The real DKMS build of Debian's driver takes about 13 minutes on 2 cores;
+# The real DKMS build of Debian's driver takes about 13 minutes on 2 cores (fewer with its compiler cache);
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
 driver() {
-  if [ "${KUBEGPU_TEST_DKMS:-1}" = 0 ]; then tests/integration/driver/run.sh plan toolkit
-  else tests/integration/driver/run.sh plan toolkit dkms; fi
+  if [ "${KUBEGPU_TEST_DKMS:-1}" = 0 ]; then tests/integration/driver/run.sh plan
+  else tests/integration/driver/run.sh plan dkms; fi
 }
+# container_toolkit from a local signed apt repository (molecule/toolkit-debian13).
+toolkit() { tests/integration/driver/run.sh toolkit; }
 
 # Steps joined with + run at the same time (their logs follow, one after the
 # other, when all have finished): the DKMS build keeps both cores busy while
-# the containerd scenarios mostly wait on apt and the daemons. The cluster test,
+# the containerd scenarios mostly wait on apt and the daemons; the toolkit
+# scenario takes the core the emulator tests and the EE build leave; the two
+# ansible-test sanity runs keep one core each. The cluster test,
 # whose three nodes' kubelets must answer kubeadm join's health check in time,
 # runs alone.
 # `unit` (pytest on tests/unit in .venv) is for a quick local run: CI runs the same tests through ansible-test,
 # on ansible-core 2.19 and on the oldest supported (units_219, units_oldest).
-steps=(lint integration sanity_219 units_219 sanity_oldest units_oldest provision+crio_runtime cluster+ee driver+container_runtime kubernetes)
+steps=(lint integration sanity_219+sanity_oldest units_219 units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime kubernetes)
 all=" ${steps[*]//+/ } unit "
 if [ $# -gt 0 ]; then
   steps=("$@")
