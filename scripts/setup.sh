@@ -34,17 +34,21 @@ make_venv() {  # make_venv DIR REQUIREMENTS
   rm -f "$dir"/.requirements.*; touch "$stamp"
 }
 
-if [ "$want" = test ]; then make_venv .venv requirements/test.txt; else make_venv .venv requirements/run.txt; fi
+if [ "$want" = test ]; then
+  # Both at once: pip unpacking one venv keeps one core busy.
+  make_venv .venv requirements/test.txt & main=$!
+  make_venv .venv-oldest requirements/ansible-oldest.txt & oldest=$!
+  wait "$main" || exit 1
+  wait "$oldest" || exit 1
+  # ansible-test --venv fetches pip's bootstrap from the internet; use a local stand-in.
+  scripts/ansible-test-offline-bootstrap.sh >/dev/null
+else
+  make_venv .venv requirements/run.txt
+fi
 
 # The collection resolves from this checkout (ansible.cfg collections_path).
 mkdir -p .venv/collections/ansible_collections/kubegpu
 ln -sfn ../../../.. .venv/collections/ansible_collections/kubegpu/nvidia
-
-if [ "$want" = test ]; then
-  make_venv .venv-oldest requirements/ansible-oldest.txt
-  # ansible-test --venv fetches pip's bootstrap from the internet; use a local stand-in.
-  scripts/ansible-test-offline-bootstrap.sh >/dev/null
-fi
 # Read the whole output, then keep its first line: `| head -1` closes the pipe
 # early and ansible may die of it with a "Broken pipe" traceback.
 version=$("$top/.venv/bin/ansible" --version 2>/dev/null) || version="ansible (--version failed)"

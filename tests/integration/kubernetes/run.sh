@@ -28,6 +28,7 @@
 #              without CDI), then installed from the shared chart: its kubelet plugin only on the
 #              worker, waiting for a driver; the validate pod's claim unallocatable; then removed
 #   failure    kubeadm init on a node whose API server port is taken: one line, the fix, nothing changed
+#              (by default beside dra: dra+failure runs both at once, as STEP+STEP does on the command line)
 #   teardown   kubernetes_state: absent, twice (the second changes nothing)
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
 # leaves the nodes running for a look afterwards.
@@ -89,6 +90,8 @@ done
   { echo "kubernetes tests: could not write the bundle's SHA256SUMS" >&2; exit 1; }
 # emulated_gpu_facts (stage.yml) stands in for gpu_facts on the worker.
 export ANSIBLE_LIBRARY="$top/tests/integration/cluster/library"
+# node_nsenter: the nodes' connection (inventory.yml).
+export ANSIBLE_CONNECTION_PLUGINS="$top/tests/integration/connection_plugins"
 network=kubegpu-k8s
 subnet=10.89.61
 nodes=(kubegpu-k8s-cp kubegpu-k8s-worker kubegpu-k8s-fail kubegpu-k8s-crio)
@@ -122,6 +125,14 @@ start_nodes() {
       "$node_image" /sbin/init >/dev/null || return 1
     i=$((i + 1))
   done
+  # Each node's init, as the host sees it: the playbooks reach the nodes through nsenter (inventory.yml).
+  local pid pids="all:"$'\n'"  hosts:"
+  for node in "${nodes[@]}"; do
+    pid=$(podman inspect -f '{{.State.Pid}}' "$node") || pid=0
+    [ "$pid" -gt 1 ] || { echo "kubernetes tests: no PID for $node" >&2; return 1; }
+    pids+=$'\n'"    $node: {ansible_nsenter_pid: $pid}"
+  done
+  echo "$pids" >"$KUBEGPU_K8S_WORK/node-pids.yml" || return 1
   for node in "${nodes[@]}"; do
     # As on a host booted by systemd, the root mount is shared: a pod's HostToContainer
     # mount (the DRA driver's driver root) needs it, and podman makes it private.
@@ -136,10 +147,12 @@ start_nodes() {
   done
 }
 
-playbook() {  # playbook LOG PLAYBOOK [ARGS...]: run it, keep its log
-  local log=$KUBEGPU_K8S_WORK/$1; shift
-  ansible-playbook -i "$here/inventory.yml" "$@" 2>&1 | tee "$log"
-  return "${PIPESTATUS[0]}"
+playbook() {  # playbook LOG PLAYBOOK [ARGS...]: run it, keep its log, say how long it took
+  local log=$KUBEGPU_K8S_WORK/$1 name=$1 start=$SECONDS rc; shift
+  ansible-playbook -i "$here/inventory.yml" -i "$KUBEGPU_K8S_WORK/node-pids.yml" "$@" 2>&1 | tee "$log"
+  rc=${PIPESTATUS[0]}
+  echo "::: kubernetes tests: ${name%.log} took $((SECONDS - start)) s (rc $rc)"
+  return "$rc"
 }
 unchanged() {  # unchanged LOG: every host's recap says changed=0
   if grep -E '^[a-z0-9.-]+ +: ok=' "$KUBEGPU_K8S_WORK/$1" | grep -v ' changed=0 '; then
@@ -305,10 +318,14 @@ dra() {
     fails_with dra.log 'kubegpu-k8s-worker: pod dra-driver-nvidia-gpu-kubelet-plugin-' &&
     fails_with dra.log 'waiting for the NVIDIA driver under / on the host' &&
     playbook assert-dra.log "$here/assert-dra.yml" -e kubegpu_test_dra=present &&
-    { if playbook dra-again.log "$here/stage.yml" "${stage[@]}"; then
+    # The plugin's pod waits for a driver already: the diagnosis needs no long wait this time.
+    { if playbook dra-again.log "$here/stage.yml" "${stage[@]}" -e dra_driver_wait_timeout=10; then
         echo "kubernetes tests: the second DRA run served a node without a GPU" >&2; return 1; fi; } &&
     unchanged dra-again.log &&
-    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$package_root" "${containerd_gpu_nodes[@]}"; then
+    # The role waits out validate_timeout for the ResourceSlice (it never lists a GPU here) before it starts
+    # the pods, which the scheduler then refuses at once.
+    { if playbook dra-validate.log "$here/stage.yml" -e kubegpu_test_stage=validate -e kubegpu_gpu_stack=dra -e "$package_root" \
+        -e validate_timeout=20 "${containerd_gpu_nodes[@]}"; then
         echo "kubernetes tests: validation passed on a node without a GPU" >&2; return 1; fi; } &&
     fails_with dra-validate.log 'kubegpu-k8s-worker +0/1 .* claim_unallocatable"?$' &&
     fails_with dra-validate.log "kubegpu-k8s-worker: the scheduler could not allocate the pod's ResourceClaim" &&
@@ -323,18 +340,47 @@ teardown() {
     playbook assert-teardown.log "$here/assert-teardown.yml"
 }
 
-steps=(plan build rerun assert device_plugin validate operator dra failure teardown)
+# dra+failure: the failure case, on a node of its own, while the DRA step mostly waits on the cluster
+# (a step after + runs in the background, its output follows the first's).
+steps=(plan build rerun assert device_plugin validate operator dra+failure teardown)
+all=" plan build rerun assert device_plugin validate operator dra failure teardown "
 [ $# -gt 0 ] && steps=("$@")
+for group in "${steps[@]}"; do
+  IFS=+ read -r -a members <<<"$group"
+  for step in "${members[@]}"; do
+    [[ $all == *" $step "* ]] || { echo "kubernetes tests: no step '$step'; the steps are:${all% }" >&2; exit 2; }
+  done
+done
 failed=()
 summary=()
 total=$SECONDS
-for step in "${steps[@]}"; do
+record() {  # record STEP RC SECONDS
+  if [ "$2" = 0 ]; then result=passed; else result=FAILED; failed+=("$1"); fi
+  summary+=("$(printf '%-13s %-7s %5ss' "$1" "$result" "$3")")
+}
+for group in "${steps[@]}"; do
+  IFS=+ read -r -a members <<<"$group"
+  beside=()
+  for step in "${members[@]:1}"; do
+    echo "::: kubernetes tests: $step (beside ${members[0]}, its output after)"
+    ( start=$SECONDS; "$step" >"$KUBEGPU_K8S_WORK/$step.out" 2>&1; echo "$? $((SECONDS - start))" >"$KUBEGPU_K8S_WORK/$step.rc" ) &
+    beside+=($!)
+  done
+  step=${members[0]}
   echo "::: kubernetes tests: $step"
   start=$SECONDS
-  if "$step"; then result=passed; else result=FAILED; failed+=("$step"); fi
-  summary+=("$(printf '%-9s %-7s %5ss' "$step" "$result" $((SECONDS - start)))")
+  "$step"
+  record "$step" $? $((SECONDS - start))
+  first=$result
+  [ ${#beside[@]} -gt 0 ] && wait "${beside[@]}"
+  for step in "${members[@]:1}"; do
+    echo "::: kubernetes tests: $step (its output)"
+    cat "$KUBEGPU_K8S_WORK/$step.out"
+    read -r rc took <"$KUBEGPU_K8S_WORK/$step.rc" || { rc=1 took=0; }
+    record "$step" "$rc" "$took"
+  done
   # Nothing after a failed build can pass.
-  [ "$step" = build ] && [ "$result" = FAILED ] && break
+  [ "${members[0]}" = build ] && [ "$first" = FAILED ] && break
 done
 echo "::: kubernetes tests summary ($((SECONDS - total)) s)"
 printf '%s\n' "${summary[@]}"
