@@ -15,8 +15,8 @@ description:
     connection enters the container's namespaces with C(nsenter) instead (M(community.docker.nsenter)'s way),
     with a clean environment, and copies files into Ansible's temporary directory there through
     C(/proc/PID/root) (fetching is the nsenter plugin's).
-  - It refuses a PID whose root is the build machine's own, and one whose C(/etc/hostname) is not the inventory
-    host's name (a node restarted since its PID was written).
+  - It refuses a PID in the build machine's own mount namespace, and one whose C(/etc/hostname) is not the
+    inventory host's name (a node restarted since its PID was written).
 options:
   nsenter_pid:
     description: The host PID of the container's init (C(podman inspect -f '{{.State.Pid}}')).
@@ -51,11 +51,13 @@ class Connection(NsenterConnection):
 
     def _connect(self):
         super(Connection, self)._connect()
-        root = '/proc/{0}/root'.format(int(self._nsenter_pid))
+        proc = '/proc/{0}'.format(int(self._nsenter_pid))
+        root = proc + '/root'
         try:
-            if os.path.samestat(os.stat(root), os.stat('/')):
-                raise AnsibleConnectionFailure('node_nsenter: PID {0} runs in the build machine\'s own root, not in '
-                                               'a node container'.format(self._nsenter_pid))
+            # nsenter --mount enters the PID's mount namespace: the build machine's own is refused.
+            if os.readlink(proc + '/ns/mnt') == os.readlink('/proc/self/ns/mnt'):
+                raise AnsibleConnectionFailure('node_nsenter: PID {0} shares the build machine\'s mount namespace: '
+                                               'it is not a node container\'s'.format(self._nsenter_pid))
             with open(root + '/etc/hostname', 'rb') as hostname_file:
                 hostname = to_text(hostname_file.read(256)).strip()
         except OSError as e:
