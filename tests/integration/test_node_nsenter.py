@@ -46,7 +46,7 @@ def test_a_pid_of_another_host_is_refused_by_its_hostname(tmp_path, ansible_env)
     other = subprocess.Popen(['unshare', '--mount', 'sleep', '120'])
     try:
         own = os.readlink('/proc/self/ns/mnt')
-        for _ in range(100):
+        for _attempt in range(100):
             if os.readlink('/proc/{0}/ns/mnt'.format(other.pid)) != own:
                 break
             time.sleep(0.05)
