@@ -64,12 +64,12 @@ toolkit() { tests/integration/driver/run.sh toolkit; }
 # the containerd scenarios mostly wait on apt and the daemons, and the GPU
 # rehearsal takes what the DKMS build's apt and dpkg phases leave; the toolkit
 # scenario takes the core the emulator tests and the EE build leave; the two
-# ansible-test sanity runs keep one core each. The cluster test,
+# ansible-test sanity runs keep one core each, and so do the two units runs. The cluster test,
 # whose three nodes' kubelets must answer kubeadm join's health check in time,
 # runs alone (its own failure case runs beside its DRA step, which mostly waits).
 # `unit` (pytest on tests/unit in .venv) is for a quick local run: CI runs the same tests through ansible-test,
 # on ansible-core 2.19 and on the oldest supported (units_219, units_oldest).
-steps=(lint integration sanity_219+sanity_oldest units_219 units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime+rehearse kubernetes)
+steps=(lint integration sanity_219+sanity_oldest units_219+units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime+rehearse kubernetes)
 all=" ${steps[*]//+/ } unit "
 if [ $# -gt 0 ]; then
   steps=("$@")
