@@ -52,11 +52,9 @@ rehearse() { tests/gpu/rehearse.sh; }
 ee() { tests/integration/ee/run.sh; }
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores (fewer with its compiler cache);
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
-# The open modules' failing DKMS build (a few minutes more) runs with KUBEGPU_DKMS_OPEN_CASE=1 make test
-# STEP=driver; CI leaves it out for time.
 driver() {
   if [ "${KUBEGPU_TEST_DKMS:-1}" = 0 ]; then tests/integration/driver/run.sh plan
-  else KUBEGPU_DKMS_OPEN_CASE=${KUBEGPU_DKMS_OPEN_CASE:-0} tests/integration/driver/run.sh plan dkms; fi
+  else tests/integration/driver/run.sh plan dkms; fi
 }
 # container_toolkit from a local signed apt repository (molecule/toolkit-debian13).
 toolkit() { tests/integration/driver/run.sh toolkit; }
