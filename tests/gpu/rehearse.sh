@@ -9,7 +9,8 @@
 # and takes it down again, leaving nothing behind; then tests/gpu/start-latency.sh
 # with a test spec. The same again for a CRI-O node (KUBEGPU_NODE_RUNTIME=crio). No kubeadm here: the
 # kubernetes test cluster (tests/integration/kubernetes) runs the same role.
-# Needs root, podman, runc, and the caches of the kubernetes test.
+# Needs root, podman and runc; it shares the kubernetes test's caches and builds any that are missing
+# (CI runs it beside the DKMS build, before the kubernetes test).
 set -uo pipefail
 cd "$(dirname "$0")/../.." || exit 1
 export KUBEGPU_STAGE=${TMPDIR:-/var/tmp}/kubegpu-rehearse-stage
