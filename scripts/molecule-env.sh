@@ -3,45 +3,25 @@
 # set up alike; sourced from the repository root:
 #   . scripts/molecule-env.sh
 #   molecule_env WHO          the virtualenv .venv-molecule (tests/integration/driver/requirements-molecule.txt,
-#                             made again when that file changes), this checkout as the collection
+#                             scripts/venv.sh), this checkout as the collection
 #                             kubegpu.nvidia, and the environment Molecule runs with
 #   molecule_cri_client WHO   the project's .venv (scripts/setup.sh test) as the CRI client
 #                             (KUBEGPU_CRI_PYTHON), tomlkit lent to the controller, and the pause image
 #                             archive (KUBEGPU_PAUSE_ARCHIVE)
 # WHO names the caller in errors. Each returns non-zero, having said why, when something is missing.
-# Environment: KUBEGPU_PYTHON (the interpreter for the virtualenv; default: the first Python >= 3.11),
-# KUBEGPU_CRI_PYTHON.
+# Environment: KUBEGPU_PYTHON and KUBEGPU_VENV_CACHE (scripts/venv.sh), KUBEGPU_CRI_PYTHON.
 
 molecule_env() {
-  local who=$1 top=$PWD python=${KUBEGPU_PYTHON:-} candidate
-  if [ -z "$python" ]; then
-    for candidate in python3.11 python3.12 python3.13 python3; do
-      if command -v "$candidate" >/dev/null 2>&1 && "$candidate" -c 'import sys; assert sys.version_info >= (3, 11)' 2>/dev/null; then
-        python=$(command -v "$candidate"); break
-      fi
-    done
-  fi
-  local venv=$top/.venv-molecule requirements=tests/integration/driver/requirements-molecule.txt
-  local stamp
-  stamp="$venv/.requirements.$(sha256sum "$requirements" | cut -c1-16)"
+  local who=$1 top=$PWD
+  local venv=$top/.venv-molecule
   # Steps that run at the same time (scripts/test.sh) share the virtualenv: one makes it, the others wait.
-  local lock
-  if ! { mkdir -p "$top/.cache" && exec {lock}>"$top/.cache/molecule-env.lock" && flock "$lock"; }; then
-    echo "$who: could not lock $top/.cache/molecule-env.lock" >&2; return 1
-  fi
-  if [ ! -f "$stamp" ]; then
-    echo "::: virtualenv $venv"
-    if ! { { [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"; } &&
-      "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"; }; then
-      echo "$who: could not install $requirements into $venv" >&2; exec {lock}>&-; return 1
-    fi
-    rm -f "$venv"/.requirements.* && touch "$stamp"
-  fi
-  exec {lock}>&-
-  # This checkout is the kubegpu.nvidia collection; the others come with the `ansible` package.
-  mkdir -p "$venv/collections/ansible_collections/kubegpu"
-  ln -sfn ../../../.. "$venv/collections/ansible_collections/kubegpu/nvidia"
-  export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$venv/collections"
+  scripts/venv.sh "$venv" tests/integration/driver/requirements-molecule.txt ||
+    { echo "$who: could not make $venv (scripts/venv.sh)" >&2; return 1; }
+  # This checkout is the kubegpu.nvidia collection (scripts/setup.sh links it); the others come with the
+  # `ansible` package.
+  mkdir -p "$top/.cache/collections/ansible_collections/kubegpu"
+  ln -sfn ../../../.. "$top/.cache/collections/ansible_collections/kubegpu/nvidia"
+  export PATH="$venv/bin:$PATH" ANSIBLE_COLLECTIONS_PATH="$top/.cache/collections"
   export CONTAINERS_CONF="$top/tests/integration/containers.conf" PYTHONUNBUFFERED=1
   export ANSIBLE_LOCAL_TEMP=${TMPDIR:-/tmp}/kubegpu-ansible-local ANSIBLE_NOCOLOR=1
 }

@@ -54,7 +54,7 @@ def _h200_root_builder():
 
 @pytest.fixture
 def env(ansible_env, tmp_path):
-    """This checkout as the collection kubegpu.nvidia (whatever .venv/collections holds), JSON results."""
+    """This checkout as the collection kubegpu.nvidia (whatever .cache/collections holds), JSON results."""
     collections = tmp_path / 'collections' / 'ansible_collections' / 'kubegpu'
     collections.mkdir(parents=True)
     (collections / 'nvidia').symlink_to(REPO)

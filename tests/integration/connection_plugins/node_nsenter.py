@@ -24,6 +24,16 @@ options:
     required: true
     vars:
       - name: ansible_nsenter_pid
+  pipelining:
+    description:
+      - Send a module's code to the node's python on stdin, one command per task (ansible-core's own setting,
+        on here by default).
+    type: bool
+    default: true
+    env:
+      - name: ANSIBLE_PIPELINING
+    vars:
+      - name: ansible_pipelining
 author: kubegpu.nvidia contributors (@kubegpu)
 """
 
@@ -48,6 +58,9 @@ NODE_ENV = ['env', '-i', 'PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin
 
 class Connection(NsenterConnection):
     transport = 'node_nsenter'
+    # A module's code goes to the node's python on stdin (exec_command's in_data), as with ssh: one command per
+    # task instead of a temporary directory, a copy, a chmod and a run.
+    has_pipelining = True
 
     def _connect(self):
         super(Connection, self)._connect()

@@ -30,13 +30,7 @@ scripts/apt-install.sh "ee tests" podman debootstrap runc uidmap slirp4netns >/d
 export CONTAINERS_CONF=$top/tests/integration/containers.conf
 
 venv=$top/.venv-ee
-stamp="$venv/.requirements.$(sha256sum requirements/ee.txt | cut -c1-16)"
-if [ ! -f "$stamp" ]; then
-  [ -x "$venv/bin/python" ] || python3.11 -m venv "$venv"
-  "$venv/bin/python" -m pip install -q --disable-pip-version-check -r requirements/ee.txt 2>&1 |
-    { grep -v '^WARNING: Location .* is ignored' || true; }
-  rm -f "$venv"/.requirements.*; touch "$stamp"
-fi
+scripts/venv.sh "$venv" requirements/ee.txt
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/kubegpu-ee.XXXXXX")
 trap 'rm -rf "$work"' EXIT

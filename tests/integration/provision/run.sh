@@ -48,16 +48,11 @@ trap 'exit 130' INT TERM
 
 # --- tools --------------------------------------------------------------------
 step "tool virtualenv $VENV_TF"
-REQ="$HERE/requirements.txt"
-if [[ ! -x "$VENV_TF/bin/moto_server" ]] || ! cmp -s "$REQ" "$VENV_TF/.requirements.txt"; then
-  "${PYTHON:-python3}" -m venv "$VENV_TF"
-  "$VENV_TF/bin/pip" install -q -r "$REQ"
-  cp "$REQ" "$VENV_TF/.requirements.txt"
-fi
+"$ROOT/scripts/venv.sh" "$VENV_TF" "$HERE/requirements.txt" || fail "could not make $VENV_TF"
 [[ -x "$VENV/bin/ansible-playbook" ]] || fail "$VENV/bin/ansible-playbook missing: set up the project's virtualenv first"
-if [[ ! -e "$VENV/collections/ansible_collections/kubegpu/nvidia" ]]; then
-  mkdir -p "$VENV/collections/ansible_collections/kubegpu"
-  ln -sfn ../../../.. "$VENV/collections/ansible_collections/kubegpu/nvidia"
+if [[ ! -e "$ROOT/.cache/collections/ansible_collections/kubegpu/nvidia" ]]; then
+  mkdir -p "$ROOT/.cache/collections/ansible_collections/kubegpu"
+  ln -sfn ../../../.. "$ROOT/.cache/collections/ansible_collections/kubegpu/nvidia"
 fi
 
 # Providers from the machine's filesystem mirror when it has one (offline
