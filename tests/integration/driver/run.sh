@@ -32,7 +32,8 @@ dkms() {
   # The DKMS builds' compiler cache, outside the repository like the images (molecule/driver-debian13).
   export KUBEGPU_DKMS_CCACHE_DIR=${KUBEGPU_DKMS_CCACHE_DIR:-/var/cache/kubegpu/dkms-ccache}
   mkdir -p "$KUBEGPU_DKMS_CCACHE_DIR" &&
-    scripts/podman-image.sh trixie >/dev/null && molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s driver-debian13
+    scripts/podman-image.sh trixie linux-image-amd64 linux-headers-amd64 ccache >/dev/null &&
+    molecule "${KUBEGPU_MOLECULE_COMMAND:-test}" -s driver-debian13
 }
 
 steps=(plan toolkit dkms)
