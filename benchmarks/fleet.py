@@ -219,7 +219,7 @@ def grown_config(size):
 
 def time_transformation(text, repeat):
     """Median seconds of configure() adding the runtime (changed) and on its own output (no change)."""
-    sys.path.insert(0, str(REPO / ".venv" / "collections"))
+    sys.path.insert(0, str(REPO / ".cache" / "collections"))
     from ansible_collections.kubegpu.nvidia.plugins.plugin_utils._containerd_config import (  # noqa: PLC0415
         RuntimeOptions,
         configure,

@@ -50,11 +50,13 @@ rehearse() { tests/gpu/rehearse.sh; }
 # build from a local Debian base (cached by a hash of its inputs), and
 # `kubegpu.nvidia.site --check` inside it (tests/integration/ee/run.sh).
 ee() { tests/integration/ee/run.sh; }
+# The driver role's plan against fixture hosts (--check); CI runs it beside units_219, off the DKMS build's path.
+driver_plan() { tests/integration/driver/run.sh plan; }
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores (fewer with its compiler cache);
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
 driver() {
-  if [ "${KUBEGPU_TEST_DKMS:-1}" = 0 ]; then tests/integration/driver/run.sh plan
-  else tests/integration/driver/run.sh plan dkms; fi
+  if [ "${KUBEGPU_TEST_DKMS:-1}" = 0 ]; then echo "driver: the DKMS build left out (KUBEGPU_TEST_DKMS=0)"
+  else tests/integration/driver/run.sh dkms; fi
 }
 # container_toolkit from a local signed apt repository (molecule/toolkit-debian13).
 toolkit() { tests/integration/driver/run.sh toolkit; }
@@ -64,12 +66,14 @@ toolkit() { tests/integration/driver/run.sh toolkit; }
 # the containerd scenarios mostly wait on apt and the daemons, and the GPU
 # rehearsal takes what the DKMS build's apt and dpkg phases leave; the toolkit
 # scenario takes the core the emulator tests and the EE build leave; the two
-# ansible-test sanity runs keep one core each. The cluster test,
+# ansible-test sanity runs keep one core each; the driver role's plan takes
+# what units_219 leaves (a quarter of the machine), and is then not in front of
+# the DKMS build, the longest chain of its group. The cluster test,
 # whose three nodes' kubelets must answer kubeadm join's health check in time,
 # runs alone (its own failure case runs beside its DRA step, which mostly waits).
 # `unit` (pytest on tests/unit in .venv) is for a quick local run: CI runs the same tests through ansible-test,
 # on ansible-core 2.19 and on the oldest supported (units_219, units_oldest).
-steps=(lint integration sanity_219+sanity_oldest units_219 units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime+rehearse kubernetes)
+steps=(lint integration sanity_219+sanity_oldest units_219+driver_plan units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime+rehearse kubernetes)
 all=" ${steps[*]//+/ } unit "
 if [ $# -gt 0 ]; then
   steps=("$@")
