@@ -34,7 +34,7 @@ key=$({ echo "venv.sh 1"; "$python" -c 'import os, sys; print(os.path.realpath(s
 cache=${KUBEGPU_VENV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/kubegpu/venvs}
 name=$(basename "$link"); name=${name#.}
 if [ "$cache" = none ]; then
-  dir=$link lockfile=$link.lock
+  dir=$link lockfile=$(dirname "$link")/.cache/venv-$name.lock
   # In place of a link made before: the shared virtualenv stays as it is.
   [ -L "$link" ] && rm -f "$link"
 else dir=$cache/$name-$key; lockfile=$dir.lock
@@ -63,12 +63,15 @@ if [ ! -f "$done_stamp" ]; then
   rm -f "$dir"/.kubegpu-requirements-*
 fi
 touch "$done_stamp"
-exec {lock}>&-
-[ "$dir" = "$link" ] && exit 0
+if [ "$dir" = "$link" ]; then exit 0; fi
 
-# LINK: a link to the shared virtualenv, in place of one an earlier setup built there.
-[ -L "$link" ] || rm -rf "$link"
-ln -sfn "$dir" "$link"
+# LINK: a link to the shared virtualenv, in place of one an earlier setup built there (still under the lock: steps
+# that run at the same time link the same LINK).
+if [ "$(readlink "$link" || true)" != "$dir" ]; then
+  [ -L "$link" ] || rm -rf "$link"
+  ln -sfn "$dir" "$link"
+fi
+exec {lock}>&-
 
 # Virtualenvs of this name that no checkout used for 30 days (each use touches its stamp), when no one holds them.
 for old in "$cache/$name"-*/; do
