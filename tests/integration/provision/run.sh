@@ -50,10 +50,8 @@ trap 'exit 130' INT TERM
 step "tool virtualenv $VENV_TF"
 "$ROOT/scripts/venv.sh" "$VENV_TF" "$HERE/requirements.txt" || fail "could not make $VENV_TF"
 [[ -x "$VENV/bin/ansible-playbook" ]] || fail "$VENV/bin/ansible-playbook missing: set up the project's virtualenv first"
-if [[ ! -e "$ROOT/.cache/collections/ansible_collections/kubegpu/nvidia" ]]; then
-  mkdir -p "$ROOT/.cache/collections/ansible_collections/kubegpu"
-  ln -sfn ../../../.. "$ROOT/.cache/collections/ansible_collections/kubegpu/nvidia"
-fi
+[[ -e "$ROOT/.cache/collections/ansible_collections/kubegpu/nvidia" ]] ||
+  fail "this checkout is not linked as the kubegpu.nvidia collection: run scripts/setup.sh first"
 
 # Providers from the machine's filesystem mirror when it has one (offline
 # machines), from the registry otherwise.
