@@ -50,7 +50,8 @@ rehearse() { tests/gpu/rehearse.sh; }
 # build from a local Debian base (cached by a hash of its inputs), and
 # `kubegpu.nvidia.site --check` inside it (tests/integration/ee/run.sh).
 ee() { tests/integration/ee/run.sh; }
-# The driver role's plan against fixture hosts (--check); CI runs it beside units_219, off the DKMS build's path.
+# The driver role's plan against fixture hosts (--check); CI runs it beside the ansible-test runs, off the DKMS
+# build's path.
 driver_plan() { tests/integration/driver/run.sh plan; }
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores (fewer with its compiler cache);
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
@@ -62,18 +63,20 @@ driver() {
 toolkit() { tests/integration/driver/run.sh toolkit; }
 
 # Steps joined with + run at the same time (their logs follow, one after the
-# other, when all have finished): the DKMS build keeps both cores busy while
-# the containerd scenarios mostly wait on apt and the daemons, and the GPU
-# rehearsal takes what the DKMS build's apt and dpkg phases leave; the toolkit
-# scenario takes the core the emulator tests and the EE build leave; the two
-# ansible-test sanity runs keep one core each; the driver role's plan takes
-# what units_219 leaves (a quarter of the machine), and is then not in front of
-# the DKMS build, the longest chain of its group. The cluster test,
-# whose three nodes' kubelets must answer kubeadm join's health check in time,
-# runs alone (its own failure case runs beside its DRA step, which mostly waits).
+# other, when all have finished). The machine's two cores are busy in every
+# group but the last: lint keeps one core (and integration's two pytest workers
+# the rest); the ansible-test runs and the driver role's plan fill each other's
+# gaps; the emulator tests and the toolkit scenario beside the EE build and the
+# GPU rehearsal; the DKMS build, the longest chain, beside the containerd
+# scenarios, which mostly wait on apt and the daemons. The kubernetes test's
+# three nodes' kubelets must answer kubeadm join's health check in time (they
+# missed it beside the DKMS build): the other steps of its group start once its
+# cluster is built (KUBEGPU_K8S_BUILT), and then take what the cluster's waits
+# leave.
 # `unit` (pytest on tests/unit in .venv) is for a quick local run: CI runs the same tests through ansible-test,
 # on ansible-core 2.19 and on the oldest supported (units_219, units_oldest).
-steps=(lint integration sanity_219+sanity_oldest units_219+driver_plan units_oldest provision+crio_runtime cluster+ee+toolkit driver+container_runtime+rehearse kubernetes)
+steps=(lint+integration sanity_219+sanity_oldest+units_219+units_oldest+driver_plan provision+crio_runtime
+  toolkit+ee+rehearse driver+container_runtime kubernetes+cluster)
 all=" ${steps[*]//+/ } unit "
 if [ $# -gt 0 ]; then
   steps=("$@")
@@ -102,8 +105,23 @@ for group in "${steps[@]}"; do
   fi
   echo "::: ${members[*]} (at the same time)"
   pids=()
+  # With the kubernetes test in the group, it starts first, and the others once its cluster is built:
+  # tests/integration/kubernetes/run.sh creates KUBEGPU_K8S_BUILT then (or when it ends early).
+  k8s_pid=
+  if [[ " ${members[*]} " == *" kubernetes "* ]]; then
+    export KUBEGPU_K8S_BUILT=$logs/kubernetes.built
+    ( start=$SECONDS; kubernetes >"$logs/kubernetes.log" 2>&1; rc=$?
+      echo "$rc $((SECONDS - start))" >"$logs/kubernetes.rc" ) &
+    k8s_pid=$!
+    pids+=("$k8s_pid")
+  fi
   for step in "${members[@]}"; do
-    ( start=$SECONDS; "$step" >"$logs/$step.log" 2>&1; rc=$?; echo "$rc $((SECONDS - start))" >"$logs/$step.rc" ) &
+    [ "$step" = kubernetes ] && continue
+    ( if [ -n "$k8s_pid" ]; then
+        while [ ! -e "$KUBEGPU_K8S_BUILT" ] && kill -0 "$k8s_pid" 2>/dev/null; do sleep 2; done
+        echo "::: $step: started once the kubernetes test's cluster was built" >"$logs/$step.log"
+      fi
+      start=$SECONDS; "$step" >>"$logs/$step.log" 2>&1; rc=$?; echo "$rc $((SECONDS - start))" >"$logs/$step.rc" ) &
     pids+=($!)
   done
   wait "${pids[@]}"

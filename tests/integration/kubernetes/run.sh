@@ -31,7 +31,7 @@
 #              (by default beside dra: dra+failure runs both at once, as STEP+STEP does on the command line)
 #   teardown   kubernetes_state: absent, twice (the second changes nothing)
 # Environment: KUBEGPU_SHARED_BIN (default ../shared/bin), KUBEGPU_K8S_KEEP=1
-# leaves the nodes running for a look afterwards.
+# leaves the nodes running for a look afterwards, KUBEGPU_K8S_BUILT (see built()).
 set -uo pipefail
 cd "$(dirname "$0")/../../.." || exit 1
 top=$PWD
@@ -101,7 +101,11 @@ remove_nodes() {
   podman rm -f -t 5 "${nodes[@]}" >/dev/null 2>&1 || true
   podman network rm -f "$network" >/dev/null 2>&1 || true
 }
+# KUBEGPU_K8S_BUILT (scripts/test.sh): a file this test creates once the build step has ended (or the test has),
+# for steps that wait to run beside the rest of it.
+built() { [ -z "${KUBEGPU_K8S_BUILT:-}" ] || : >>"$KUBEGPU_K8S_BUILT"; }
 cleanup() {
+  built
   if [ "${KUBEGPU_K8S_KEEP:-0}" = 1 ]; then echo "kubernetes tests: nodes kept (KUBEGPU_K8S_KEEP=1), work in $KUBEGPU_K8S_WORK"; return; fi
   remove_nodes
   rm -rf "$KUBEGPU_K8S_WORK"
@@ -379,8 +383,11 @@ for group in "${steps[@]}"; do
     read -r rc took <"$KUBEGPU_K8S_WORK/$step.rc" || { rc=1 took=0; }
     record "$step" "$rc" "$took"
   done
-  # Nothing after a failed build can pass.
-  [ "${members[0]}" = build ] && [ "$first" = FAILED ] && break
+  if [ "${members[0]}" = build ]; then
+    built
+    # Nothing after a failed build can pass.
+    [ "$first" = FAILED ] && break
+  fi
 done
 echo "::: kubernetes tests summary ($((SECONDS - total)) s)"
 printf '%s\n' "${summary[@]}"
