@@ -42,6 +42,13 @@ for tool in debootstrap podman; do
 done
 
 mkdir -p "$cache"
+# Builders of one image take turns (steps that run at the same time may ask for the same one); the next one
+# finds it built.
+exec 9>"$cache/kubegpu-debian-$tag.lock"
+flock 9
+if [ "${KUBEGPU_IMAGE_REBUILD:-0}" != 1 ] && podman image exists "$image"; then
+  echo "$image"; exit 0
+fi
 if [ "${KUBEGPU_IMAGE_REBUILD:-0}" = 1 ] || [ ! -s "$tarball" ]; then
   work=$(mktemp -d "${TMPDIR:-/var/tmp}/kubegpu-rootfs.XXXXXX")
   cleanup() {

@@ -62,77 +62,94 @@ driver() {
 # container_toolkit from a local signed apt repository (molecule/toolkit-debian13).
 toolkit() { tests/integration/driver/run.sh toolkit; }
 
-# Steps joined with + run at the same time (their logs follow, one after the
-# other, when all have finished). The machine's two cores are busy in every
-# group but the last: lint keeps one core (and integration's two pytest workers
-# the rest); the ansible-test runs and the driver role's plan fill each other's
-# gaps; the emulator tests and the toolkit scenario beside the EE build and the
-# GPU rehearsal; the DKMS build, the longest chain, beside the containerd
-# scenarios, which mostly wait on apt and the daemons. The kubernetes test's
-# three nodes' kubelets must answer kubeadm join's health check in time (they
-# missed it beside the DKMS build): the other steps of its group start once its
-# cluster is built (KUBEGPU_K8S_BUILT), and then take what the cluster's waits
-# leave.
+# CI (no STEP given): the steps of `pool` start in this order, at most KUBEGPU_TEST_JOBS (3) at a time, each as
+# soon as another ends, so that the machine's two cores stay busy to the end (a step waiting on apt, a daemon or
+# a container leaves the CPU to the others): the longest chains first (the DKMS build, the containerd scenarios),
+# the short ones last. Then the kubernetes test, alone at first: its three nodes' kubelets must answer kubeadm
+# join's health check in time (they missed it beside the DKMS build). The other steps of its group start once
+# its cluster is built (KUBEGPU_K8S_BUILT) and take what its waits on the cluster leave.
+# `scripts/test.sh STEP...` runs the named steps one after the other; STEP+STEP runs steps at the same time.
 # `unit` (pytest on tests/unit in .venv) is for a quick local run: CI runs the same tests through ansible-test,
 # on ansible-core 2.19 and on the oldest supported (units_219, units_oldest).
-steps=(lint+integration sanity_219+sanity_oldest+units_219+units_oldest+driver_plan provision+crio_runtime
-  toolkit+ee+rehearse driver+container_runtime kubernetes+cluster)
-all=" ${steps[*]//+/ } unit "
-if [ $# -gt 0 ]; then
-  steps=("$@")
-  for group in "${steps[@]}"; do
-    IFS=+ read -r -a members <<<"$group"
-    for step in "${members[@]}"; do
-      [[ $all == *" $step "* ]] ||
-        { echo "test.sh: no step '$step'; the steps are:${all% }" >&2; exit 2; }
-    done
+pool=(driver container_runtime integration toolkit rehearse provision crio_runtime lint sanity_219 sanity_oldest
+  units_219 units_oldest ee driver_plan)
+final=kubernetes+cluster
+jobs=${KUBEGPU_TEST_JOBS:-3}
+all=" ${pool[*]} ${final//+/ } unit "
+for group in "$@"; do
+  IFS=+ read -r -a members <<<"$group"
+  for step in "${members[@]}"; do
+    [[ $all == *" $step "* ]] ||
+      { echo "test.sh: no step '$step'; the steps are:${all% }" >&2; exit 2; }
   done
-fi
+done
 failed=()
 summary=()
 logs=$(mktemp -d "${TMPDIR:-/tmp}/kubegpu-test.XXXXXX")
 trap 'rm -rf "$logs"' EXIT
-for group in "${steps[@]}"; do
-  IFS=+ read -r -a members <<<"$group"
+
+start_step() {  # start_step STEP [PID]: STEP in the background, its output in its log; with PID, once the
+  # kubernetes test (PID) has built its cluster (tests/integration/kubernetes/run.sh creates KUBEGPU_K8S_BUILT
+  # then, or when it ends early)
+  local step=$1 k8s_pid=${2:-}
+  ( : >"$logs/$step.log"
+    if [ -n "$k8s_pid" ]; then
+      while [ ! -e "$KUBEGPU_K8S_BUILT" ] && kill -0 "$k8s_pid" 2>/dev/null; do sleep 2; done
+      echo "::: $step: started once the kubernetes test's cluster was built" >>"$logs/$step.log"
+    fi
+    start=$SECONDS; "$step" >>"$logs/$step.log" 2>&1; rc=$?; echo "$rc $((SECONDS - start))" >"$logs/$step.rc" ) &
+}
+report() {  # report STEP: its log, and its line in the summary
+  local step=$1 rc took result
+  echo "::: $step (log)"
+  cat "$logs/$step.log"
+  read -r rc took <"$logs/$step.rc" || { rc=1 took=0; }
+  if [ "$rc" = 0 ]; then result=passed; else result=FAILED; failed+=("$step"); fi
+  summary+=("$(printf '%-17s %-7s %4ss' "$step" "$result" "$took")")
+}
+run_group() {  # run_group STEP[+STEP...]: one step in the foreground, or several at the same time
+  local members step k8s_pid=
+  IFS=+ read -r -a members <<<"$1"
   if [ ${#members[@]} -eq 1 ]; then
     step=${members[0]}
     echo "::: $step"
     start=$SECONDS
     "$step" 2>&1 | tee "$logs/$step.log"
-    if [ "${PIPESTATUS[0]}" = 0 ]; then result=passed; else result=FAILED; failed+=("$step"); fi
-    summary+=("$(printf '%-17s %-7s %4ss' "$step" "$result" $((SECONDS - start)))")
-    continue
+    echo "${PIPESTATUS[0]} $((SECONDS - start))" >"$logs/$step.rc"
+    report "$step" >/dev/null
+    return
   fi
   echo "::: ${members[*]} (at the same time)"
-  pids=()
-  # With the kubernetes test in the group, it starts first, and the others once its cluster is built:
-  # tests/integration/kubernetes/run.sh creates KUBEGPU_K8S_BUILT then (or when it ends early).
-  k8s_pid=
+  # With the kubernetes test in the group, it starts first, and the others once its cluster is built.
   if [[ " ${members[*]} " == *" kubernetes "* ]]; then
     export KUBEGPU_K8S_BUILT=$logs/kubernetes.built
-    ( start=$SECONDS; kubernetes >"$logs/kubernetes.log" 2>&1; rc=$?
-      echo "$rc $((SECONDS - start))" >"$logs/kubernetes.rc" ) &
+    start_step kubernetes
     k8s_pid=$!
-    pids+=("$k8s_pid")
   fi
   for step in "${members[@]}"; do
-    [ "$step" = kubernetes ] && continue
-    ( if [ -n "$k8s_pid" ]; then
-        while [ ! -e "$KUBEGPU_K8S_BUILT" ] && kill -0 "$k8s_pid" 2>/dev/null; do sleep 2; done
-        echo "::: $step: started once the kubernetes test's cluster was built" >"$logs/$step.log"
-      fi
-      start=$SECONDS; "$step" >>"$logs/$step.log" 2>&1; rc=$?; echo "$rc $((SECONDS - start))" >"$logs/$step.rc" ) &
-    pids+=($!)
+    [ "$step" = kubernetes ] || start_step "$step" "$k8s_pid"
   done
-  wait "${pids[@]}"
-  for step in "${members[@]}"; do
-    echo "::: $step (log)"
-    cat "$logs/$step.log"
-    read -r rc took <"$logs/$step.rc"
-    if [ "$rc" = 0 ]; then result=passed; else result=FAILED; failed+=("$step"); fi
-    summary+=("$(printf '%-17s %-7s %4ss' "$step" "$result" "$took")")
+  wait
+  for step in "${members[@]}"; do report "$step"; done
+}
+run_pool() {  # run_pool STEP...: each in turn, at most $jobs at a time
+  local step
+  echo "::: $* (in this order, at most $jobs at a time)"
+  for step in "$@"; do
+    while [ "$(jobs -pr | wc -l)" -ge "$jobs" ]; do wait -n; done
+    echo "::: $step started at $(date +%T)"
+    start_step "$step"
   done
-done
+  wait
+  for step in "$@"; do report "$step"; done
+}
+
+if [ $# -gt 0 ]; then
+  for group in "$@"; do run_group "$group"; done
+else
+  run_pool "${pool[@]}"
+  run_group "$final"
+fi
 # What failed, again at the end, where a reader of the log's tail sees it.
 for step in "${failed[@]}"; do
   echo "::: $step failed; the end of its log:"
