@@ -23,8 +23,9 @@ VENV_BIN = Path(sys.executable).parent
 # installed by scripts/setup.sh test.
 OLDEST_BIN = REPO / '.venv-oldest' / 'bin'
 # What the development of the collection needs and its user cannot run: never in the tarball.
-DEVELOPMENT = ('tests/', 'scripts/', 'molecule/', 'benchmarks/', '.ci/', 'Makefile', 'site.yml', 'ansible.cfg',
-               'requirements/', 'pyproject.toml', 'changelogs/fragments/', 'docs/development.md', 'docs/validation/')
+DEVELOPMENT = ('tests/', 'scripts/', 'molecule/', '.config/', 'benchmarks/', '.ci/', 'Makefile', 'site.yml',
+               'ansible.cfg', 'requirements/', 'pyproject.toml', 'changelogs/fragments/', 'docs/development.md',
+               'docs/validation/')
 # Shipped text a user reads: no command of the repository's tests/, scripts/ or Makefile in it.
 DEVELOPER_WORDS = re.compile(r'(?<![\w./-])(tests|scripts|benchmarks|molecule)/|\bmake (run|test|molecule|setup)\b')
 # README.md is also the repository's front page (`make run`, `make test`); its section for a user's
