@@ -50,8 +50,7 @@ rehearse() { tests/gpu/rehearse.sh; }
 # build from a local Debian base (cached by a hash of its inputs), and
 # `kubegpu.nvidia.site --check` inside it (tests/integration/ee/run.sh).
 ee() { tests/integration/ee/run.sh; }
-# The driver role's plan against fixture hosts (--check); CI runs it beside the ansible-test runs, off the DKMS
-# build's path.
+# The driver role's plan against fixture hosts (--check); CI runs it apart from the DKMS build, last in its pool.
 driver_plan() { tests/integration/driver/run.sh plan; }
 # The real DKMS build of Debian's driver takes about 13 minutes on 2 cores (fewer with its compiler cache);
 # KUBEGPU_TEST_DKMS=0 leaves it out of a quick local run (CI runs it).
