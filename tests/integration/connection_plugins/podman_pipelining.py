@@ -11,11 +11,11 @@ name: podman_pipelining
 short_description: containers.podman.podman with pipelining, for the Molecule scenarios (tests only)
 description:
   - The Molecule scenarios' connection to their podman containers (C(.config/molecule/config.yml)).
-  - M(containers.podman.podman) makes four podman calls per task, each through podman, conmon and runc
-    (C(podman mount), then C(podman exec) for Ansible's temporary directory, for its permissions and for the
-    module). This one sends the module to the container's python on C(podman exec -i)'s standard input, one
-    C(podman exec) per task, as the ssh connection does with pipelining, and mounts the container only for a
-    task that copies a file.
+  - M(containers.podman.podman) makes six podman calls per module task, each through podman, conmon and runc
+    (C(podman mount), then C(podman exec) for the remote home, Ansible's temporary directory, its permissions,
+    the module and the clean-up). This one sends the module to the container's python on C(podman exec -i)'s
+    standard input, one C(podman exec) per task, as the ssh connection does with pipelining, and mounts the
+    container only for a task that copies a file.
   - Everything else is M(containers.podman.podman)'s. The commands run in the container as C(podman exec)
     runs them (its cgroup, its environment, its user).
 options:
